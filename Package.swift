@@ -1,0 +1,78 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Settings every Swift target shares.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "Tributary",
+    products: [
+        .library(name: "Compression", targets: ["Compression"]),
+        .library(name: "KafkaProtocol", targets: ["KafkaProtocol"]),
+        .executable(name: "tributary", targets: ["tributary"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        // System libraries from Debian's -dev packages (module maps only).
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CSnappy", providers: [.apt(["libsnappy-dev"])]),
+
+        // Codecs over the C libraries.
+        .target(
+            name: "Compression",
+            dependencies: [
+                "CZlib", "CLZ4", "CZstd", "CSnappy",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Kafka wire types, record batches, requests and responses; no I/O.
+        .target(
+            name: "KafkaProtocol",
+            dependencies: [
+                "Compression",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Fixtures, temp dirs and process helpers for tests; never used by executables.
+        .target(
+            name: "TributaryTestSupport",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        // The `tributary` command: flags and wiring only.
+        .executableTarget(
+            name: "tributary",
+            dependencies: [
+                "KafkaProtocol",
+                "Compression",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        .testTarget(
+            name: "CompressionTests",
+            dependencies: ["Compression", "TributaryTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KafkaProtocolTests",
+            dependencies: [
+                "KafkaProtocol", "Compression", "TributaryTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct Tributary: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tributary",
+        abstract: "Ship logs through Kafka and search them.",
+        version: "0.1.0"
+    )
+}
