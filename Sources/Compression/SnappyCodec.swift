@@ -155,6 +155,16 @@ enum SnappyCodec {
                 detail: "\(what()) at input offset \(inputOffset): invalid uncompressed-length varint (\(snappyMessage(lengthStatus)))"
             )
         }
+        // Snappy's densest op is a 3-byte copy producing 64 bytes, so no block expands beyond 64/3 of its size:
+        // a larger declared length is a lie, rejected before anything is allocated.
+        let (product, overflow) = block.count.multipliedReportingOverflow(by: 64)
+        let expansionLimit = overflow ? Int.max : product / 3
+        guard declared <= expansionLimit else {
+            throw CompressionError(
+                kind: .corruptInput, algorithm: .snappy,
+                detail: "\(what()) at input offset \(inputOffset) declares \(declared) uncompressed bytes, more than the \(expansionLimit) a \(block.count)-byte snappy block can expand to"
+            )
+        }
         guard declared <= budget.remaining else {
             throw CompressionError(
                 kind: .outputLimitExceeded, algorithm: .snappy,
