@@ -128,6 +128,14 @@ import Testing
             #expect(output.capacity == 0)
         }
 
+        // 1 GiB fits an unlimited budget, but a ~40-byte frame cannot expand that far: allocation stays small.
+        var gib = frame
+        withUnsafeBytes(of: UInt64(1 << 30).littleEndian) { gib.replaceSubrange(6..<14, with: $0) }
+        gib[14] = lz4HeaderChecksum(gib[4..<14])
+        let (gibError, gibOutput, _) = attempt(.lz4, gib, maxOutputBytes: Int.max)
+        #expect(gibError?.kind == .corruptInput, "\(String(describing: gibError))")
+        #expect(gibOutput.capacity <= 64 * 1024, "allocated \(gibOutput.capacity)")
+
         var low = frame
         withUnsafeBytes(of: UInt64(10).littleEndian) { low.replaceSubrange(6..<14, with: $0) }
         low[14] = lz4HeaderChecksum(low[4..<14])
@@ -151,6 +159,13 @@ import Testing
             #expect(error?.detail.contains("1099511627776") == true, "\(String(describing: error))")
             #expect(output.capacity == 0)
         }
+        // 1 GiB fits an unlimited budget, but 17 bytes cannot expand that far (32768:1 at most): allocation stays small.
+        var gib: [UInt8] = [0x28, 0xB5, 0x2F, 0xFD, 0xE0]
+        withUnsafeBytes(of: UInt64(1 << 30).littleEndian) { gib += $0 }
+        gib += [0x09, 0x00, 0x00, 0x41]
+        let (gibError, gibOutput, _) = attempt(.zstd, gib, maxOutputBytes: Int.max)
+        #expect(gibError?.kind == .corruptInput, "\(String(describing: gibError))")
+        #expect(gibOutput.capacity <= (gib.count * 32768).nextPowerOfTwo, "allocated \(gibOutput.capacity)")
         // The same frame declaring 1 byte is valid; declaring 0 (with a 1-byte block) is not.
         var one: [UInt8] = [0x28, 0xB5, 0x2F, 0xFD, 0xE0]
         withUnsafeBytes(of: UInt64(1).littleEndian) { one += $0 }
@@ -173,10 +188,18 @@ import Testing
         #expect(error?.kind == .corruptInput, "\(String(describing: error))")  // zlib checks ISIZE
         #expect(error?.detail.contains("incorrect length check") == true, "\(String(describing: error))")
         #expect(output.capacity <= 2 * Self.oneMiB)
+        let (unlimitedError, unlimitedOutput, _) = attempt(.gzip, high, maxOutputBytes: Int.max)
+        #expect(unlimitedError?.kind == .corruptInput)
+        #expect(unlimitedOutput.capacity <= (member.count * 1032).nextPowerOfTwo, "allocated \(unlimitedOutput.capacity)")
         var low = member
         low.replaceSubrange(member.count - 4..<member.count, with: [1, 0, 0, 0])
         #expect(attempt(.gzip, low, maxOutputBytes: Self.oneMiB).error?.kind == .corruptInput)
     }
+}
+
+extension Int {
+    /// The smallest power of two at least this large (what `ByteBuffer` rounds capacities to).
+    var nextPowerOfTwo: Int { self <= 1 ? 1 : 1 << (Int.bitWidth - (self - 1).leadingZeroBitCount) }
 }
 
 /// The LZ4 frame header checksum: the second byte of XXH32 (seed 0) over the descriptor from FLG on.
