@@ -9,7 +9,7 @@ extension Compressor {
         try bytes.withUnsafeBytes { raw in
             Result { () throws(CompressionError) in try self.compress(raw, appendingTo: &output) }
         }.get()
-        return Array(output.readableBytesView)
+        return output.readBytes(length: output.readableBytes)!
     }
 }
 
@@ -23,7 +23,7 @@ extension Decompressor {
             }
         }.get()
         precondition(count == output.readableBytes, "decompress returned \(count) but appended \(output.readableBytes)")
-        return Array(output.readableBytesView)
+        return output.readBytes(length: output.readableBytes)!
     }
 
     /// Decompresses `bytes`, returning the error instead of throwing it (nil on success).
