@@ -30,9 +30,8 @@ final class GzipDeflater {
         self.stream.initialize(to: z_stream())
         let rc = CZlib_deflateInit2(self.stream, level, gzipWindowBits)
         guard rc == Z_OK else {
+            // All stored properties are set, so deinit runs and frees the stream (deflateEnd ignores a failed init).
             let message = zlibMessage(self.stream, rc)
-            self.stream.deinitialize(count: 1)
-            self.stream.deallocate()
             throw CompressionError(kind: .libraryFailure, algorithm: .gzip, detail: "deflateInit2 failed: \(message)")
         }
     }
