@@ -17,7 +17,8 @@ public struct AlterConfigsResponse: KafkaResponseMessage, Hashable, Sendable {
     /// The first flexible version (KIP-482), or `nil`.
     public static let firstFlexibleVersion: Int16? = 2
 
-    /// Duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota.
+    /// Duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+    /// request did not violate any quota.
     ///
     /// Versions: 0+.
     public var throttleTimeMs: Int32

@@ -35,7 +35,8 @@ public struct ApiVersionsResponse: KafkaResponseMessage, Hashable, Sendable {
     ///
     /// Versions: 0+.
     public var apiKeys: [ApiVersion]
-    /// The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota.
+    /// The duration in milliseconds for which the request was throttled due to a quota violation, or zero if
+    /// the request did not violate any quota.
     ///
     /// Versions: 1+; ignorable.
     public var throttleTimeMs: Int32
@@ -43,7 +44,8 @@ public struct ApiVersionsResponse: KafkaResponseMessage, Hashable, Sendable {
     ///
     /// Versions: 3+; tagged: tag 0, versions 3+; ignorable.
     public var supportedFeatures: [SupportedFeatureKey]
-    /// The monotonically increasing epoch for the finalized features information. Valid values are >= 0. A value of -1 is special and represents unknown epoch.
+    /// The monotonically increasing epoch for the finalized features information. Valid values are >= 0. A
+    /// value of -1 is special and represents unknown epoch.
     ///
     /// Versions: 3+; tagged: tag 1, versions 3+; default: -1; ignorable.
     public var finalizedFeaturesEpoch: Int64

@@ -79,11 +79,13 @@ public struct CreateTopicsRequest: KafkaRequestMessage, Hashable, Sendable {
         ///
         /// Versions: 0+.
         public var name: String
-        /// The number of partitions to create in the topic, or -1 if we are either specifying a manual partition assignment or using the default partitions.
+        /// The number of partitions to create in the topic, or -1 if we are either specifying a manual
+        /// partition assignment or using the default partitions.
         ///
         /// Versions: 0+.
         public var numPartitions: Int32
-        /// The number of replicas to create for each partition in the topic, or -1 if we are either specifying a manual partition assignment or using the default replication factor.
+        /// The number of replicas to create for each partition in the topic, or -1 if we are either
+        /// specifying a manual partition assignment or using the default replication factor.
         ///
         /// Versions: 0+.
         public var replicationFactor: Int16

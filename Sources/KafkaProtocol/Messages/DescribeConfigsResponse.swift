@@ -18,7 +18,8 @@ public struct DescribeConfigsResponse: KafkaResponseMessage, Hashable, Sendable 
     /// The first flexible version (KIP-482), or `nil`.
     public static let firstFlexibleVersion: Int16? = 4
 
-    /// The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota.
+    /// The duration in milliseconds for which the request was throttled due to a quota violation, or zero if
+    /// the request did not violate any quota.
     ///
     /// Versions: 0+.
     public var throttleTimeMs: Int32
@@ -133,7 +134,8 @@ public struct DescribeConfigsResponse: KafkaResponseMessage, Hashable, Sendable 
         ///
         /// Versions: 1+; ignorable.
         public var synonyms: [DescribeConfigsSynonym]
-        /// The configuration data type. Type can be one of the following values - BOOLEAN, STRING, INT, SHORT, LONG, DOUBLE, LIST, CLASS, PASSWORD
+        /// The configuration data type. Type can be one of the following values - BOOLEAN, STRING, INT,
+        /// SHORT, LONG, DOUBLE, LIST, CLASS, PASSWORD
         ///
         /// Versions: 3+; default: 0; ignorable.
         public var configType: Int8

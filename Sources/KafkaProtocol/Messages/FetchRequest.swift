@@ -77,7 +77,11 @@ public struct FetchRequest: KafkaRequestMessage, Hashable, Sendable {
     ///
     /// Versions: 3+; default: 0x7fffffff; ignorable.
     public var maxBytes: Int32
-    /// This setting controls the visibility of transactional records. Using READ_UNCOMMITTED (isolation_level = 0) makes all records visible. With READ_COMMITTED (isolation_level = 1), non-transactional and COMMITTED transactional records are visible. To be more concrete, READ_COMMITTED returns all data from offsets smaller than the current LSO (last stable offset), and enables the inclusion of the list of aborted transactions in the result, which allows consumers to discard ABORTED transactional records
+    /// This setting controls the visibility of transactional records. Using READ_UNCOMMITTED (isolation_level
+    /// = 0) makes all records visible. With READ_COMMITTED (isolation_level = 1), non-transactional and
+    /// COMMITTED transactional records are visible. To be more concrete, READ_COMMITTED returns all data from
+    /// offsets smaller than the current LSO (last stable offset), and enables the inclusion of the list of
+    /// aborted transactions in the result, which allows consumers to discard ABORTED transactional records
     ///
     /// Versions: 4+; default: 0; ignorable.
     public var isolationLevel: Int8
@@ -232,11 +236,13 @@ public struct FetchRequest: KafkaRequestMessage, Hashable, Sendable {
         ///
         /// Versions: 12+; default: -1.
         public var lastFetchedEpoch: Int32
-        /// The earliest available offset of the follower replica. The field is only used when the request is sent by the follower.
+        /// The earliest available offset of the follower replica. The field is only used when the request is
+        /// sent by the follower.
         ///
         /// Versions: 5+; default: -1; ignorable.
         public var logStartOffset: Int64
-        /// The maximum bytes to fetch from this partition. See KIP-74 for cases where this limit may not be honored.
+        /// The maximum bytes to fetch from this partition. See KIP-74 for cases where this limit may not be
+        /// honored.
         ///
         /// Versions: 0+.
         public var partitionMaxBytes: Int32

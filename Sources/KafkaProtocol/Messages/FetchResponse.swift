@@ -46,7 +46,8 @@ public struct FetchResponse: KafkaResponseMessage, Hashable, Sendable {
     /// The first flexible version (KIP-482), or `nil`.
     public static let firstFlexibleVersion: Int16? = 12
 
-    /// The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota.
+    /// The duration in milliseconds for which the request was throttled due to a quota violation, or zero if
+    /// the request did not violate any quota.
     ///
     /// Versions: 1+; ignorable.
     public var throttleTimeMs: Int32
@@ -62,7 +63,8 @@ public struct FetchResponse: KafkaResponseMessage, Hashable, Sendable {
     ///
     /// Versions: 0+.
     public var responses: [FetchableTopicResponse]
-    /// Endpoints for all current-leaders enumerated in PartitionData, with errors NOT_LEADER_OR_FOLLOWER & FENCED_LEADER_EPOCH.
+    /// Endpoints for all current-leaders enumerated in PartitionData, with errors NOT_LEADER_OR_FOLLOWER &
+    /// FENCED_LEADER_EPOCH.
     ///
     /// Versions: 16+; tagged: tag 0, versions 16+.
     public var nodeEndpoints: [NodeEndpoint]
@@ -151,7 +153,8 @@ public struct FetchResponse: KafkaResponseMessage, Hashable, Sendable {
         ///
         /// Versions: 0+.
         public var highWatermark: Int64
-        /// The last stable offset (or LSO) of the partition. This is the last offset such that the state of all transactional records prior to this offset have been decided (ABORTED or COMMITTED)
+        /// The last stable offset (or LSO) of the partition. This is the last offset such that the state of
+        /// all transactional records prior to this offset have been decided (ABORTED or COMMITTED)
         ///
         /// Versions: 4+; default: -1; ignorable.
         public var lastStableOffset: Int64
@@ -159,13 +162,16 @@ public struct FetchResponse: KafkaResponseMessage, Hashable, Sendable {
         ///
         /// Versions: 5+; default: -1; ignorable.
         public var logStartOffset: Int64
-        /// In case divergence is detected based on the `LastFetchedEpoch` and `FetchOffset` in the request, this field indicates the largest epoch and its end offset such that subsequent records are known to diverge
+        /// In case divergence is detected based on the `LastFetchedEpoch` and `FetchOffset` in the request,
+        /// this field indicates the largest epoch and its end offset such that subsequent records are known
+        /// to diverge
         ///
         /// Versions: 12+; tagged: tag 0, versions 12+.
         public var divergingEpoch: EpochEndOffset
         /// Versions: 12+; tagged: tag 1, versions 12+.
         public var currentLeader: LeaderIdAndEpoch
-        /// In the case of fetching an offset less than the LogStartOffset, this is the end offset and epoch that should be used in the FetchSnapshot request.
+        /// In the case of fetching an offset less than the LogStartOffset, this is the end offset and epoch
+        /// that should be used in the FetchSnapshot request.
         ///
         /// Versions: 12+; tagged: tag 2, versions 12+.
         public var snapshotId: SnapshotId
@@ -215,7 +221,8 @@ public struct FetchResponse: KafkaResponseMessage, Hashable, Sendable {
         }
     }
 
-    /// In case divergence is detected based on the `LastFetchedEpoch` and `FetchOffset` in the request, this field indicates the largest epoch and its end offset such that subsequent records are known to diverge
+    /// In case divergence is detected based on the `LastFetchedEpoch` and `FetchOffset` in the request, this
+    /// field indicates the largest epoch and its end offset such that subsequent records are known to diverge
     ///
     /// Present in versions 12-17.
     public struct EpochEndOffset: Hashable, Sendable {
@@ -267,7 +274,8 @@ public struct FetchResponse: KafkaResponseMessage, Hashable, Sendable {
         }
     }
 
-    /// In the case of fetching an offset less than the LogStartOffset, this is the end offset and epoch that should be used in the FetchSnapshot request.
+    /// In the case of fetching an offset less than the LogStartOffset, this is the end offset and epoch that
+    /// should be used in the FetchSnapshot request.
     ///
     /// Present in versions 12-17.
     public struct SnapshotId: Hashable, Sendable {
@@ -319,7 +327,8 @@ public struct FetchResponse: KafkaResponseMessage, Hashable, Sendable {
         }
     }
 
-    /// Endpoints for all current-leaders enumerated in PartitionData, with errors NOT_LEADER_OR_FOLLOWER & FENCED_LEADER_EPOCH.
+    /// Endpoints for all current-leaders enumerated in PartitionData, with errors NOT_LEADER_OR_FOLLOWER &
+    /// FENCED_LEADER_EPOCH.
     ///
     /// Present in versions 16-17.
     public struct NodeEndpoint: Hashable, Sendable {

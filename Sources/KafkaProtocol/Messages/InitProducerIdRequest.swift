@@ -30,15 +30,18 @@ public struct InitProducerIdRequest: KafkaRequestMessage, Hashable, Sendable {
     ///
     /// Versions: 0+; nullable: 0+.
     public var transactionalId: String?
-    /// The time in ms to wait before aborting idle transactions sent by this producer. This is only relevant if a TransactionalId has been defined.
+    /// The time in ms to wait before aborting idle transactions sent by this producer. This is only relevant
+    /// if a TransactionalId has been defined.
     ///
     /// Versions: 0+.
     public var transactionTimeoutMs: Int32
-    /// The producer id. This is used to disambiguate requests if a transactional id is reused following its expiration.
+    /// The producer id. This is used to disambiguate requests if a transactional id is reused following its
+    /// expiration.
     ///
     /// Versions: 3+; default: -1.
     public var producerId: Int64
-    /// The producer's current epoch. This will be checked against the producer epoch on the broker, and the request will return an error if they do not match.
+    /// The producer's current epoch. This will be checked against the producer epoch on the broker, and the
+    /// request will return an error if they do not match.
     ///
     /// Versions: 3+; default: -1.
     public var producerEpoch: Int16

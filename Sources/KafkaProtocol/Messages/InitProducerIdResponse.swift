@@ -24,7 +24,8 @@ public struct InitProducerIdResponse: KafkaResponseMessage, Hashable, Sendable {
     /// The first flexible version (KIP-482), or `nil`.
     public static let firstFlexibleVersion: Int16? = 2
 
-    /// The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota.
+    /// The duration in milliseconds for which the request was throttled due to a quota violation, or zero if
+    /// the request did not violate any quota.
     ///
     /// Versions: 0+; ignorable.
     public var throttleTimeMs: Int32

@@ -37,11 +37,13 @@ public struct JoinGroupRequest: KafkaRequestMessage, Hashable, Sendable {
     ///
     /// Versions: 0+.
     public var groupId: String
-    /// The coordinator considers the consumer dead if it receives no heartbeat after this timeout in milliseconds.
+    /// The coordinator considers the consumer dead if it receives no heartbeat after this timeout in
+    /// milliseconds.
     ///
     /// Versions: 0+.
     public var sessionTimeoutMs: Int32
-    /// The maximum time in milliseconds that the coordinator will wait for each member to rejoin when rebalancing the group.
+    /// The maximum time in milliseconds that the coordinator will wait for each member to rejoin when
+    /// rebalancing the group.
     ///
     /// Versions: 1+; default: -1; ignorable.
     public var rebalanceTimeoutMs: Int32

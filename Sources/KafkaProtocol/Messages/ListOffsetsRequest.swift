@@ -41,7 +41,11 @@ public struct ListOffsetsRequest: KafkaRequestMessage, Hashable, Sendable {
     ///
     /// Versions: 0+.
     public var replicaId: Int32
-    /// This setting controls the visibility of transactional records. Using READ_UNCOMMITTED (isolation_level = 0) makes all records visible. With READ_COMMITTED (isolation_level = 1), non-transactional and COMMITTED transactional records are visible. To be more concrete, READ_COMMITTED returns all data from offsets smaller than the current LSO (last stable offset), and enables the inclusion of the list of aborted transactions in the result, which allows consumers to discard ABORTED transactional records
+    /// This setting controls the visibility of transactional records. Using READ_UNCOMMITTED (isolation_level
+    /// = 0) makes all records visible. With READ_COMMITTED (isolation_level = 1), non-transactional and
+    /// COMMITTED transactional records are visible. To be more concrete, READ_COMMITTED returns all data from
+    /// offsets smaller than the current LSO (last stable offset), and enables the inclusion of the list of
+    /// aborted transactions in the result, which allows consumers to discard ABORTED transactional records
     ///
     /// Versions: 2+.
     public var isolationLevel: Int8
@@ -49,7 +53,8 @@ public struct ListOffsetsRequest: KafkaRequestMessage, Hashable, Sendable {
     ///
     /// Versions: 0+.
     public var topics: [ListOffsetsTopic]
-    /// The timeout to await a response in milliseconds for requests that require reading from remote storage for topics enabled with tiered storage.
+    /// The timeout to await a response in milliseconds for requests that require reading from remote storage
+    /// for topics enabled with tiered storage.
     ///
     /// Versions: 10+; ignorable.
     public var timeoutMs: Int32

@@ -7,7 +7,27 @@ public import NIOCore
 /// Generated from Apache Kafka's `clients/src/main/resources/common/message/MetadataRequest.json`;
 /// its version notes follow.
 ///
-/// Kafka 4.0 override (scripts/gen-kafka-messages.py): version 13 is the same as version 12; its response carries a top-level ErrorCode (KIP-1102).
+///     In version 0, an empty array indicates "request metadata for all topics."  In version 1 and
+///     higher, an empty array indicates "request metadata for no topics," and a null array is used to
+///     indicate "request metadata for all topics."
+///
+///     Version 2 and 3 are the same as version 1.
+///
+///     Version 4 adds AllowAutoTopicCreation.
+///
+///     Starting in version 8, authorized operations can be requested for cluster and topic resource.
+///
+///     Version 9 is the first flexible version.
+///
+///     Version 10 adds topicId and allows name field to be null. However, this functionality was not implemented on the server.
+///     Versions 10 and 11 should not use the topicId field or set topic name to null.
+///
+///     Version 11 deprecates IncludeClusterAuthorizedOperations field. This is now exposed
+///     by the DescribeCluster API (KIP-700).
+///     Version 12 supports topic Id.
+///
+/// Kafka 4.0 override (scripts/gen-kafka-messages.py): version 13 is the same as version 12; its response
+/// carries a top-level ErrorCode (KIP-1102).
 public struct MetadataRequest: KafkaRequestMessage, Hashable, Sendable {
     /// The response to this request.
     public typealias Response = MetadataResponse
@@ -22,7 +42,8 @@ public struct MetadataRequest: KafkaRequestMessage, Hashable, Sendable {
     ///
     /// Versions: 0+; nullable: 1+.
     public var topics: [MetadataRequestTopic]?
-    /// If this is true, the broker may auto-create topics that we requested which do not already exist, if it is configured to do so.
+    /// If this is true, the broker may auto-create topics that we requested which do not already exist, if it
+    /// is configured to do so.
     ///
     /// Versions: 4+; default: true.
     public var allowAutoTopicCreation: Bool

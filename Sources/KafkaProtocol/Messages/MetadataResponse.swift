@@ -33,7 +33,8 @@ public import NIOCore
 ///     by the DescribeCluster API (KIP-700).
 ///     Version 12 supports topicId.
 ///
-/// Kafka 4.0 override (scripts/gen-kafka-messages.py): version 13 adds the top-level ErrorCode (KIP-1102), the last field of the response.
+/// Kafka 4.0 override (scripts/gen-kafka-messages.py): version 13 adds the top-level ErrorCode (KIP-1102),
+/// the last field of the response.
 public struct MetadataResponse: KafkaResponseMessage, Hashable, Sendable {
     /// The API this message belongs to.
     public static let apiKey: KafkaAPIKey = .metadata
@@ -42,7 +43,8 @@ public struct MetadataResponse: KafkaResponseMessage, Hashable, Sendable {
     /// The first flexible version (KIP-482), or `nil`.
     public static let firstFlexibleVersion: Int16? = 9
 
-    /// The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota.
+    /// The duration in milliseconds for which the request was throttled due to a quota violation, or zero if
+    /// the request did not violate any quota.
     ///
     /// Versions: 3+; ignorable.
     public var throttleTimeMs: Int32
@@ -157,11 +159,13 @@ public struct MetadataResponse: KafkaResponseMessage, Hashable, Sendable {
         ///
         /// Versions: 0+.
         public var errorCode: Int16
-        /// The topic name. Null for non-existing topics queried by ID. This is never null when ErrorCode is zero. One of Name and TopicId is always populated.
+        /// The topic name. Null for non-existing topics queried by ID. This is never null when ErrorCode is
+        /// zero. One of Name and TopicId is always populated.
         ///
         /// Versions: 0+; nullable: 12+.
         public var name: String?
-        /// The topic id. Zero for non-existing topics queried by name. This is never zero when ErrorCode is zero. One of Name and TopicId is always populated.
+        /// The topic id. Zero for non-existing topics queried by name. This is never zero when ErrorCode is
+        /// zero. One of Name and TopicId is always populated.
         ///
         /// Versions: 10+; ignorable.
         public var topicId: KafkaUUID

@@ -37,7 +37,8 @@ public struct OffsetCommitRequest: KafkaRequestMessage, Hashable, Sendable {
     ///
     /// Versions: 0+.
     public var groupId: String
-    /// The generation of the group if using the classic group protocol or the member epoch if using the consumer protocol.
+    /// The generation of the group if using the classic group protocol or the member epoch if using the
+    /// consumer protocol.
     ///
     /// Versions: 1+; default: -1; ignorable.
     public var generationIdOrMemberEpoch: Int32

@@ -47,7 +47,8 @@ public struct OffsetFetchRequest: KafkaRequestMessage, Hashable, Sendable {
     ///
     /// Versions: 8+.
     public var groups: [OffsetFetchRequestGroup]
-    /// Whether broker should hold on returning unstable offsets but set a retriable error code for the partitions.
+    /// Whether broker should hold on returning unstable offsets but set a retriable error code for the
+    /// partitions.
     ///
     /// Versions: 7+; default: false.
     public var requireStable: Bool

@@ -42,7 +42,9 @@ public struct ProduceRequest: KafkaRequestMessage, Hashable, Sendable {
     ///
     /// Versions: 3+; nullable: 3+; default: null.
     public var transactionalId: String?
-    /// The number of acknowledgments the producer requires the leader to have received before considering a request complete. Allowed values: 0 for no acknowledgments, 1 for only the leader and -1 for the full ISR.
+    /// The number of acknowledgments the producer requires the leader to have received before considering a
+    /// request complete. Allowed values: 0 for no acknowledgments, 1 for only the leader and -1 for the full
+    /// ISR.
     ///
     /// Versions: 0+.
     public var acks: Int16

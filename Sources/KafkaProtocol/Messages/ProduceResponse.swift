@@ -40,11 +40,13 @@ public struct ProduceResponse: KafkaResponseMessage, Hashable, Sendable {
     ///
     /// Versions: 0+.
     public var responses: [TopicProduceResponse]
-    /// The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota.
+    /// The duration in milliseconds for which the request was throttled due to a quota violation, or zero if
+    /// the request did not violate any quota.
     ///
     /// Versions: 1+; default: 0; ignorable.
     public var throttleTimeMs: Int32
-    /// Endpoints for all current-leaders enumerated in PartitionProduceResponses, with errors NOT_LEADER_OR_FOLLOWER.
+    /// Endpoints for all current-leaders enumerated in PartitionProduceResponses, with errors
+    /// NOT_LEADER_OR_FOLLOWER.
     ///
     /// Versions: 10+; tagged: tag 0, versions 10+.
     public var nodeEndpoints: [NodeEndpoint]
@@ -123,7 +125,9 @@ public struct ProduceResponse: KafkaResponseMessage, Hashable, Sendable {
         ///
         /// Versions: 0+.
         public var baseOffset: Int64
-        /// The timestamp returned by broker after appending the messages. If CreateTime is used for the topic, the timestamp will be -1. If LogAppendTime is used for the topic, the timestamp will be the broker local time when the messages are appended.
+        /// The timestamp returned by broker after appending the messages. If CreateTime is used for the
+        /// topic, the timestamp will be -1. If LogAppendTime is used for the topic, the timestamp will be the
+        /// broker local time when the messages are appended.
         ///
         /// Versions: 2+; default: -1; ignorable.
         public var logAppendTimeMs: Int64
@@ -135,7 +139,8 @@ public struct ProduceResponse: KafkaResponseMessage, Hashable, Sendable {
         ///
         /// Versions: 8+; ignorable.
         public var recordErrors: [BatchIndexAndErrorMessage]
-        /// The global error message summarizing the common root cause of the records that caused the batch to be dropped
+        /// The global error message summarizing the common root cause of the records that caused the batch to
+        /// be dropped
         ///
         /// Versions: 8+; nullable: 8+; default: null; ignorable.
         public var errorMessage: String?
@@ -225,7 +230,8 @@ public struct ProduceResponse: KafkaResponseMessage, Hashable, Sendable {
         }
     }
 
-    /// Endpoints for all current-leaders enumerated in PartitionProduceResponses, with errors NOT_LEADER_OR_FOLLOWER.
+    /// Endpoints for all current-leaders enumerated in PartitionProduceResponses, with errors
+    /// NOT_LEADER_OR_FOLLOWER.
     ///
     /// Present in versions 10-12.
     public struct NodeEndpoint: Hashable, Sendable {

@@ -29,7 +29,8 @@ public struct SaslAuthenticateResponse: KafkaResponseMessage, Hashable, Sendable
     ///
     /// Versions: 0+.
     public var authBytes: ByteBuffer
-    /// Number of milliseconds after which only re-authentication over the existing connection to create a new session can occur.
+    /// Number of milliseconds after which only re-authentication over the existing connection to create a new
+    /// session can occur.
     ///
     /// Versions: 1+; default: 0; ignorable.
     public var sessionLifetimeMs: Int64

@@ -45,6 +45,29 @@ let allSampledMessageTypes: [any SampledMessage.Type] = [
     SaslAuthenticateResponse.self,
 ]
 
+/// Every generated request type, in API key order.
+let allSampledRequestTypes: [any (SampledMessage & KafkaRequestMessage).Type] = [
+    ProduceRequest.self,
+    FetchRequest.self,
+    ListOffsetsRequest.self,
+    MetadataRequest.self,
+    OffsetCommitRequest.self,
+    OffsetFetchRequest.self,
+    FindCoordinatorRequest.self,
+    JoinGroupRequest.self,
+    HeartbeatRequest.self,
+    LeaveGroupRequest.self,
+    SyncGroupRequest.self,
+    SaslHandshakeRequest.self,
+    ApiVersionsRequest.self,
+    CreateTopicsRequest.self,
+    DeleteTopicsRequest.self,
+    InitProducerIdRequest.self,
+    DescribeConfigsRequest.self,
+    AlterConfigsRequest.self,
+    SaslAuthenticateRequest.self,
+]
+
 extension ProduceRequest: SampledMessage {
     static func sample(version: Int16) -> Self {
         var n = SampleCounter()
@@ -701,19 +724,16 @@ extension MetadataRequest: SampledMessage {
     static func absentFieldProbes() -> [AbsentFieldProbe<Self>] {
         var probes: [AbsentFieldProbe<Self>] = []
         do {
-            var n = SampleCounter()
             var message = Self.sample(version: 3)
             message.allowAutoTopicCreation = false
             probes.append(AbsentFieldProbe(version: 3, message: message, path: "allowAutoTopicCreation"))
         }
         do {
-            var n = SampleCounter()
             var message = Self.sample(version: 11)
             message.includeClusterAuthorizedOperations = true
             probes.append(AbsentFieldProbe(version: 11, message: message, path: "includeClusterAuthorizedOperations"))
         }
         do {
-            var n = SampleCounter()
             var message = Self.sample(version: 7)
             message.includeTopicAuthorizedOperations = true
             probes.append(AbsentFieldProbe(version: 7, message: message, path: "includeTopicAuthorizedOperations"))
@@ -1025,7 +1045,6 @@ extension OffsetFetchRequest: SampledMessage {
             probes.append(AbsentFieldProbe(version: 7, message: message, path: "groups"))
         }
         do {
-            var n = SampleCounter()
             var message = Self.sample(version: 6)
             message.requireStable = true
             probes.append(AbsentFieldProbe(version: 6, message: message, path: "requireStable"))
@@ -1420,7 +1439,6 @@ extension JoinGroupResponse: SampledMessage {
     static func absentFieldProbes() -> [AbsentFieldProbe<Self>] {
         var probes: [AbsentFieldProbe<Self>] = []
         do {
-            var n = SampleCounter()
             var message = Self.sample(version: 8)
             message.skipAssignment = true
             probes.append(AbsentFieldProbe(version: 8, message: message, path: "skipAssignment"))
@@ -1885,7 +1903,6 @@ extension CreateTopicsRequest: SampledMessage {
     static func absentFieldProbes() -> [AbsentFieldProbe<Self>] {
         var probes: [AbsentFieldProbe<Self>] = []
         do {
-            var n = SampleCounter()
             var message = Self.sample(version: 0)
             message.validateOnly = true
             probes.append(AbsentFieldProbe(version: 0, message: message, path: "validateOnly"))
@@ -2190,13 +2207,11 @@ extension DescribeConfigsRequest: SampledMessage {
     static func absentFieldProbes() -> [AbsentFieldProbe<Self>] {
         var probes: [AbsentFieldProbe<Self>] = []
         do {
-            var n = SampleCounter()
             var message = Self.sample(version: 0)
             message.includeSynonyms = true
             probes.append(AbsentFieldProbe(version: 0, message: message, path: "includeSynonyms"))
         }
         do {
-            var n = SampleCounter()
             var message = Self.sample(version: 2)
             message.includeDocumentation = true
             probes.append(AbsentFieldProbe(version: 2, message: message, path: "includeDocumentation"))
@@ -2244,7 +2259,6 @@ extension DescribeConfigsResponse: SampledMessage {
     static func absentFieldProbes() -> [AbsentFieldProbe<Self>] {
         var probes: [AbsentFieldProbe<Self>] = []
         do {
-            var n = SampleCounter()
             var message = Self.sample(version: 1)
             message.results[0].configs[0].isDefault = true
             probes.append(AbsentFieldProbe(version: 1, message: message, path: "results.configs.isDefault"))
