@@ -62,8 +62,10 @@ APIS = [
 ]
 
 # Kafka 4.0 additions on top of the vendored pre-4.0 snapshot (kafka-spec/README.md, "API table").
-# Each override is applied only if the JSON does not already carry it, so a newer spec drop makes
-# the override a no-op rather than a duplicate.
+# Each override is applied only if the JSON does not already carry it (its top version is lower,
+# the appended field is missing), so a newer spec drop makes the override a no-op rather than a
+# duplicate. We keep every snapshot version, including those 4.0 removed (KIP-896): librdkafka
+# 2.0.x and kafka-python 2.x still send them.
 OVERRIDES = {
     # Kafka 4.0 (KIP-1102) adds Metadata v13. The request is unchanged from v12 ("Version 13
     # supports top-level error code in the response").
@@ -438,8 +440,12 @@ class Message:
         override = OVERRIDES.get(self.name)
         self.override_notes = []
         if override:
-            if "validVersions" in override and data["validVersions"] != override["validVersions"]:
-                data["validVersions"] = override["validVersions"]
+            # Raise the top version only; a newer JSON that already reaches it (or that dropped old
+            # versions, as 4.0's files do) is taken as it is.
+            json_low, json_high = (int(x) for x in data["validVersions"].split("-"))
+            override_high = int(override["validVersions"].split("-")[1])
+            if json_high < override_high:
+                data["validVersions"] = f"{json_low}-{override_high}"
                 self.override_notes.append(override["comment"])
             for extra in override.get("appendFields", []):
                 if not any(f["name"] == extra["name"] and f["versions"] == extra["versions"] for f in data["fields"]):

@@ -47,6 +47,11 @@ struct KafkaRequestFrameTests {
         return count
     }
 
+    @Test("KafkaRequest stays one pointer wide (indirect cases), cheap to pass through a pipeline")
+    func requestEnumIsSmall() {
+        #expect(MemoryLayout<KafkaRequest>.size <= 8)
+    }
+
     @Test("unknown API key: invalidValue, with the correlation id readable")
     func unknownAPIKey() {
         var frame = ByteBuffer(bytes: wire("00 63 | 00 00 | 00 00 00 05 | ff ff"))

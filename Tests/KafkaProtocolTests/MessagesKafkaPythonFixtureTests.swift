@@ -6,7 +6,7 @@ import Testing
 /// Frames written by kafka-python 2.3.3 (see `Fixtures/kafka-python/README.md`): decoded here field
 /// by field against the JSON sidecar, then re-encoded to the identical bytes.
 @Suite("Messages: kafka-python fixtures")
-struct KafkaPythonFixtureTests {
+struct MessagesKafkaPythonFixtureTests {
     struct Fixture: CustomTestStringConvertible, Sendable {
         var name: String
         var frame: [UInt8]
