@@ -32,6 +32,10 @@ public struct KafkaDecodingError: Error, Hashable, Sendable, CustomStringConvert
     public var context: String
     /// What exactly was wrong, with the numbers involved.
     public var detail: String
+    /// For errors from `KafkaRequest.decode(frame:)`: the request's API key, version and correlation
+    /// id when the frame was long enough to hold them, so a broker can still answer (ApiVersions with
+    /// `UNSUPPORTED_VERSION`, for example). `nil` everywhere else.
+    public var requestHeaderPrefix: KafkaRequestHeaderPrefix? = nil
 
     /// Creates an error of `kind` at `context` with a human-readable `detail`.
     public init(_ kind: Kind, context: String = "", detail: String) {
