@@ -1,4 +1,4 @@
-import Compression
+public import Compression
 public import NIOCore
 
 /// Encodes records into Kafka record batches (message format v2), one batch at a time, reusing
@@ -16,11 +16,11 @@ public import NIOCore
 ///     if builder.recordCount > 0,
 ///        builder.sizeInBytes + builder.encodedSize(ofRecordWithTimestamp: t, keyLength: k.count,
 ///                                                  valueLength: line.count, headers: headers) > maxBatchBytes {
-///         builder.finish(into: &requestBuffer)
+///         try builder.finish(into: &requestBuffer)
 ///     }
 ///     builder.append(timestamp: t, key: k, value: line, headers: headers)
 /// }
-/// builder.finish(into: &requestBuffer)
+/// try builder.finish(into: &requestBuffer)
 /// ```
 ///
 /// The producer fields (`producerId`, `producerEpoch`, `baseSequence`, flags, epoch, base
@@ -67,11 +67,19 @@ public final class RecordBatchBuilder {
     ///   - compressionLevel: the codec's level; `nil` for its default.
     ///   - initialCapacity: starting size of the scratch buffer for records; it grows as needed
     ///     and keeps its size for the next batch.
-    public init(compression: KafkaCompression = .none, compressionLevel: Int? = nil, initialCapacity: Int = 64 << 10) {
+    /// - Throws: `CompressionError.invalidLevel` for a level the codec does not accept (see
+    ///   `Compressor.levelRange(for:)`), `.libraryFailure` if the codec cannot set up its context.
+    public init(
+        compression: KafkaCompression = .none, compressionLevel: Int? = nil, initialCapacity: Int = 64 << 10
+    ) throws(CompressionError) {
         self.compression = compression
         self.compressionLevel = compressionLevel
         self.scratch = ByteBufferAllocator().buffer(capacity: initialCapacity)
-        self.codec = compression.algorithm.map { BatchCompressorCodec(algorithm: $0, level: compressionLevel) }
+        if let algorithm = compression.algorithm {
+            self.codec = try BatchCompressorCodec(algorithm: algorithm, level: compressionLevel)
+        } else {
+            self.codec = nil
+        }
     }
 
     /// Bytes the batch would take if finished now without compression (header and records).
@@ -228,13 +236,20 @@ public final class RecordBatchBuilder {
     /// timestamps -1.
     ///
     /// - Returns: the number of bytes written.
+    /// - Throws: `CompressionError` if the codec fails (`.libraryFailure`, or `.outputLimitExceeded`
+    ///   past 4 GiB); `output` is then left as it was and the records stay in the builder.
     /// - Precondition: the batch fits Kafka's int32 `batchLength`.
     @discardableResult
-    public func finish(into output: inout ByteBuffer) -> Int {
+    public func finish(into output: inout ByteBuffer) throws(CompressionError) -> Int {
         let start = output.writerIndex
         pendingHeader.write(to: &output)
-        if codec != nil {
-            codec!.compress(scratch, into: &output)
+        if let codec {
+            do {
+                try codec.compress(scratch, into: &output)
+            } catch {
+                output.moveWriterIndex(to: start)
+                throw error
+            }
         } else {
             output.writeImmutableBuffer(scratch)
         }
@@ -249,9 +264,9 @@ public final class RecordBatchBuilder {
     }
 
     /// Finishes the batch into a new buffer (see `finish(into:)`).
-    public func finish(allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
+    public func finish(allocator: ByteBufferAllocator = ByteBufferAllocator()) throws(CompressionError) -> ByteBuffer {
         var output = allocator.buffer(capacity: sizeInBytes)
-        finish(into: &output)
+        try finish(into: &output)
         return output
     }
 
