@@ -204,13 +204,12 @@ internal enum RecordParser {
                 .invalidLength, context: "headersCount",
                 detail: "\(headerCount) headers cannot fit in the record's \(body.readableBytes) remaining bytes")
         }
-        let headersStart = body.readerIndex
+        var headerBytes = body
         for index in 0..<headerCount {
             _ = try readHeader(from: &body, context: "headers[\(index)]")
         }
         let headers = Record.Headers(
-            count: headerCount,
-            encoded: body.getSlice(at: headersStart, length: body.readerIndex - headersStart)!)
+            count: headerCount, encoded: headerBytes.readSlice(length: body.readerIndex - headerBytes.readerIndex)!)
         guard body.readableBytes == 0 else {
             throw KafkaDecodingError(
                 .invalidLength, context: "length",
