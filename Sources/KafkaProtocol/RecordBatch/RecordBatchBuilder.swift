@@ -24,7 +24,9 @@ public import NIOCore
 /// ```
 ///
 /// The producer fields (`producerId`, `producerEpoch`, `baseSequence`, flags, epoch, base
-/// offset) keep their values across batches until changed. Not thread-safe.
+/// offset) keep their values across batches until changed.
+///
+/// - Important: Not `Sendable`: use one builder per task (one per partition in a producer).
 public final class RecordBatchBuilder {
     /// The codec of the batches this builder writes.
     public let compression: KafkaCompression
@@ -278,3 +280,6 @@ public final class RecordBatchBuilder {
         maxTimestamp = -1
     }
 }
+
+@available(*, unavailable)
+extension RecordBatchBuilder: Sendable {}

@@ -4,7 +4,7 @@ public import NIOCore
 /// Reusable decompression state for record batches: one codec per algorithm, created on first
 /// use, and an output buffer reused when no record of the previous batch is still held.
 ///
-/// Not thread-safe: use one per decoding task.
+/// - Important: Not `Sendable`: use one per decoding task.
 public final class RecordBatchDecompressor {
     /// Output buffers larger than this are not kept between batches.
     @usableFromInline
@@ -47,3 +47,6 @@ public final class RecordBatchDecompressor {
         return buffer
     }
 }
+
+@available(*, unavailable)
+extension RecordBatchDecompressor: Sendable {}
