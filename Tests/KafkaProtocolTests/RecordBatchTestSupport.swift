@@ -128,16 +128,19 @@ enum TestPaths {
     static let loghub = URL(fileURLWithPath: repositoryRoot).appendingPathComponent("../shared/data/loghub").standardized.path
 }
 
-/// Lines of the loghub sample logs (`*.log`), in file order.
+/// Lines of the loghub sample logs (`*.log`), in file order, without their `\n` or `\r\n`.
+///
+/// Split on bytes: the files use CRLF, which a `String` treats as one `Character`.
 enum LogCorpus {
     static let files: [(name: String, lines: [String])] = {
         let directory = TestPaths.loghub
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
         return names.filter { $0.hasSuffix(".log") }.sorted().compactMap { name in
-            guard let text = try? String(contentsOfFile: "\(directory)/\(name)", encoding: .utf8) else { return nil }
-            return (name, text.split(separator: "\n", omittingEmptySubsequences: false).map {
-                $0.hasSuffix("\r") ? String($0.dropLast()) : String($0)
-            })
+            guard let data = FileManager.default.contents(atPath: "\(directory)/\(name)") else { return nil }
+            let lines = data.split(separator: 0x0A, omittingEmptySubsequences: false).map { line in
+                String(decoding: line.last == 0x0D ? line.dropLast() : line, as: UTF8.self)
+            }
+            return (name, lines)
         }
     }()
 

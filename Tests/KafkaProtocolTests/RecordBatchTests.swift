@@ -151,6 +151,8 @@ struct RecordBatchTests {
         try #require(LogCorpus.isAvailable, "loghub samples not found at \(TestPaths.loghub)")
         var random = SplitMix64(seed: 7)
         let records = Self.logRecords(limit: 300, random: &random)
+        #expect(records.count >= 2_000, "7 loghub files x 300 lines")
+        #expect(records.allSatisfy { $0.value!.count < 1_000 && !$0.value!.contains(0x0A) }, "split into lines")
         let builder = try RecordBatchBuilder(compression: compression)
         let decompressor = RecordBatchDecompressor()
         // Two batches from one builder: the second reuses its buffers and must not carry anything over.
