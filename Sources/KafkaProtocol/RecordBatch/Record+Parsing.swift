@@ -115,3 +115,160 @@ internal enum RecordParser {
         return RecordHeader(key: key, value: value)
     }
 }
+
+// MARK: Raw fast path
+
+extension RecordParser {
+    /// A bounds-checked cursor over raw bytes: every read returns `nil` instead of reading past `end`.
+    ///
+    /// Used to validate and iterate records without creating a `ByteBuffer` slice per field. Its
+    /// rules are exactly those of the `ByteBuffer` readers above, which run only to describe a
+    /// failure precisely.
+    @usableFromInline
+    struct RawCursor {
+        @usableFromInline let base: UnsafeRawPointer?
+        @usableFromInline var position: Int
+        @usableFromInline var end: Int
+
+        @inlinable
+        init(_ bytes: UnsafeRawBufferPointer, position: Int = 0) {
+            self.base = bytes.baseAddress
+            self.end = bytes.count
+            self.position = min(max(position, 0), bytes.count)
+        }
+
+        @inlinable
+        var remaining: Int { end - position }
+
+        @inlinable
+        mutating func readByte() -> UInt8? {
+            guard position < end, let base else { return nil }
+            defer { position += 1 }
+            return base.load(fromByteOffset: position, as: UInt8.self)
+        }
+
+        /// LEB128 of at most `maxBytes` bytes, rejecting bits above 64 (as `readKafkaUnsignedVarlongBits`).
+        @inlinable
+        mutating func readUnsigned(maxBytes: Int) -> UInt64? {
+            var result: UInt64 = 0
+            var shift: UInt64 = 0
+            var count = 0
+            while true {
+                guard count < maxBytes, let byte = readByte() else { return nil }
+                count += 1
+                let bits = UInt64(byte & 0x7F)
+                if shift == 63 && bits > 1 { return nil }
+                result |= bits << shift
+                if byte & 0x80 == 0 { return result }
+                shift += 7
+            }
+        }
+
+        /// A zig-zag varint (at most 5 bytes, 32 bits).
+        @inlinable
+        mutating func readVarint() -> Int32? {
+            guard let raw = readUnsigned(maxBytes: 5), raw <= UInt64(UInt32.max) else { return nil }
+            let value = UInt32(truncatingIfNeeded: raw)
+            return Int32(bitPattern: (value >> 1) ^ (0 &- (value & 1)))
+        }
+
+        /// A zig-zag varlong (at most 10 bytes).
+        @inlinable
+        mutating func readVarlong() -> Int64? {
+            guard let raw = readUnsigned(maxBytes: 10) else { return nil }
+            return Int64(bitPattern: (raw >> 1) ^ (0 &- (raw & 1)))
+        }
+
+        /// A varint length, -1 (null) or one that the remaining bytes hold; skips the bytes and
+        /// returns (start, length) with length -1 for null.
+        @inlinable
+        mutating func readNullableBytes() -> (start: Int, length: Int)? {
+            guard let length = readVarint().map(Int.init) else { return nil }
+            if length == -1 { return (position, -1) }
+            guard length >= 0, length <= remaining else { return nil }
+            defer { position += length }
+            return (position, length)
+        }
+    }
+
+    /// One record's fields as positions in the raw bytes.
+    @usableFromInline
+    struct RawRecord {
+        @usableFromInline var attributes: Int8
+        @usableFromInline var timestampDelta: Int64
+        @usableFromInline var offsetDelta: Int32
+        @usableFromInline var key: (start: Int, length: Int)
+        @usableFromInline var value: (start: Int, length: Int)
+        @usableFromInline var headerCount: Int
+        @usableFromInline var headersStart: Int
+        /// Where the record ends (its headers end here too).
+        @usableFromInline var end: Int
+
+        @inlinable
+        init(
+            attributes: Int8, timestampDelta: Int64, offsetDelta: Int32, key: (start: Int, length: Int),
+            value: (start: Int, length: Int), headerCount: Int, headersStart: Int, end: Int
+        ) {
+            self.attributes = attributes
+            self.timestampDelta = timestampDelta
+            self.offsetDelta = offsetDelta
+            self.key = key
+            self.value = value
+            self.headerCount = headerCount
+            self.headersStart = headersStart
+            self.end = end
+        }
+    }
+
+    /// Parses the record at `cursor.position` and moves past it.
+    ///
+    /// - Parameter validatingHeaders: walk every header and require the fields to end exactly at
+    ///   the record's end. Without it (records validated before) the headers are taken to fill the
+    ///   rest of the record.
+    /// - Returns: `nil` where `readRecord` would throw.
+    @inlinable
+    static func parseRaw(_ cursor: inout RawCursor, validatingHeaders: Bool) -> RawRecord? {
+        guard let length = cursor.readVarint().map(Int.init),
+            length >= minimumRecordBodySize, length <= cursor.remaining
+        else { return nil }
+        let end = cursor.position + length
+        var body = cursor
+        body.end = end
+        guard let attributes = body.readByte(),
+            let timestampDelta = body.readVarlong(),
+            let offsetDelta = body.readVarint(),
+            let key = body.readNullableBytes(),
+            let value = body.readNullableBytes(),
+            let headerCount = body.readVarint().map(Int.init),
+            headerCount >= 0, headerCount <= body.remaining / 2
+        else { return nil }
+        let headersStart = body.position
+        if validatingHeaders {
+            for _ in 0..<headerCount {
+                guard let headerKey = body.readNullableBytes(), headerKey.length >= 0, body.readNullableBytes() != nil else {
+                    return nil
+                }
+            }
+            guard body.position == end else { return nil }
+        }
+        cursor.position = end
+        return RawRecord(
+            attributes: Int8(bitPattern: attributes), timestampDelta: timestampDelta, offsetDelta: offsetDelta,
+            key: key, value: value, headerCount: headerCount, headersStart: headersStart, end: end)
+    }
+
+    /// Whether `bytes` holds exactly `count` valid records with increasing offset deltas no larger
+    /// than `lastOffsetDelta`: the checks of `RecordBatch.Records(validating:header:)`.
+    @usableFromInline
+    static func validate(_ bytes: UnsafeRawBufferPointer, count: Int, lastOffsetDelta: Int32) -> Bool {
+        var cursor = RawCursor(bytes)
+        var previous: Int32 = -1
+        for _ in 0..<count {
+            guard let record = parseRaw(&cursor, validatingHeaders: true),
+                record.offsetDelta > previous, record.offsetDelta <= lastOffsetDelta
+            else { return false }
+            previous = record.offsetDelta
+        }
+        return cursor.remaining == 0
+    }
+}

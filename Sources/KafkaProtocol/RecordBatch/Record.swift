@@ -93,8 +93,11 @@ extension Record {
         public struct Iterator: IteratorProtocol, Sendable {
             @usableFromInline
             internal var remaining: Int
+            /// Offset of the next header from the reader index of `encoded`.
             @usableFromInline
-            internal var encoded: ByteBuffer
+            internal var position = 0
+            @usableFromInline
+            internal let encoded: ByteBuffer
 
             @inlinable
             internal init(remaining: Int, encoded: ByteBuffer) {
@@ -107,13 +110,24 @@ extension Record {
             public mutating func next() -> RecordHeader? {
                 guard remaining > 0 else { return nil }
                 remaining -= 1
-                // Validated when the batch was decoded; a failure here would mean a bug, so it ends
-                // the iteration rather than trapping.
-                guard let header = try? RecordParser.readHeader(from: &encoded, context: "") else {
+                let position = self.position
+                let parsed = encoded.withUnsafeReadableBytes { bytes -> (key: (start: Int, length: Int), value: (start: Int, length: Int), end: Int)? in
+                    var cursor = RecordParser.RawCursor(bytes, position: position)
+                    guard let key = cursor.readNullableBytes(), key.length >= 0, let value = cursor.readNullableBytes() else {
+                        return nil
+                    }
+                    return (key, value, cursor.position)
+                }
+                // Validated when the batch was decoded; failing here would be a bug, so end rather than trap.
+                let start = encoded.readerIndex
+                guard let parsed, let key = encoded.getSlice(at: start + parsed.key.start, length: parsed.key.length) else {
                     remaining = 0
                     return nil
                 }
-                return header
+                self.position = parsed.end
+                let value = parsed.value.length < 0
+                    ? nil : encoded.getSlice(at: start + parsed.value.start, length: parsed.value.length)
+                return RecordHeader(key: key, value: value)
             }
         }
 

@@ -198,6 +198,22 @@ extension RecordBatch {
                     .invalidLength, context: "RecordBatch.recordsCount",
                     detail: "\(count) records cannot fit in \(payload.readableBytes) bytes of records")
             }
+            let valid = payload.withUnsafeReadableBytes {
+                RecordParser.validate($0, count: count, lastOffsetDelta: header.lastOffsetDelta)
+            }
+            if !valid {
+                // Rerun with the ByteBuffer readers, which say what is wrong and where.
+                try Self.describeInvalidRecords(payload, header: header)
+                throw KafkaDecodingError(.invalidValue, context: "RecordBatch.records", detail: "records failed validation")
+            }
+            self.count = count
+            self.payload = payload
+            self.batch = RecordParser.BatchContext(header)
+        }
+
+        /// Throws the precise error for records that failed `RecordParser.validate`.
+        private static func describeInvalidRecords(_ payload: ByteBuffer, header: RecordBatchHeader) throws(KafkaDecodingError) {
+            let count = Int(header.recordsCount)
             let batch = RecordParser.BatchContext(header)
             var cursor = payload
             var previousDelta: Int32 = -1
@@ -216,16 +232,14 @@ extension RecordBatch {
                     .trailingBytes, context: "RecordBatch.records",
                     detail: "\(cursor.readableBytes) bytes after the \(count) records the batch declares")
             }
-            self.count = count
-            self.payload = payload
-            self.batch = batch
         }
 
         /// Iterates the records in order.
         public struct Iterator: IteratorProtocol, Sendable {
             @usableFromInline internal var remaining: Int
-            @usableFromInline internal var index: Int = 0
-            @usableFromInline internal var payload: ByteBuffer
+            /// Offset of the next record from the payload's reader index.
+            @usableFromInline internal var position: Int = 0
+            @usableFromInline internal let payload: ByteBuffer
             @usableFromInline internal let batch: RecordParser.BatchContext
 
             @inlinable
@@ -240,13 +254,28 @@ extension RecordBatch {
             public mutating func next() -> Record? {
                 guard remaining > 0 else { return nil }
                 remaining -= 1
-                defer { index += 1 }
+                let position = self.position
+                let parsed = payload.withUnsafeReadableBytes { bytes -> RecordParser.RawRecord? in
+                    var cursor = RecordParser.RawCursor(bytes, position: position)
+                    return RecordParser.parseRaw(&cursor, validatingHeaders: false)
+                }
                 // Validated by `Records.init`; failing here would be a bug, so end rather than trap.
-                guard let record = try? RecordParser.readRecord(from: &payload, batch: batch, index: index) else {
+                let start = payload.readerIndex
+                guard let parsed,
+                    let headers = payload.getSlice(at: start + parsed.headersStart, length: parsed.end - parsed.headersStart)
+                else {
                     remaining = 0
                     return nil
                 }
-                return record
+                self.position = parsed.end
+                return Record(
+                    offset: batch.baseOffset &+ Int64(parsed.offsetDelta),
+                    timestamp: batch.logAppendTime ?? (batch.baseTimestamp &+ parsed.timestampDelta),
+                    key: parsed.key.length < 0 ? nil : payload.getSlice(at: start + parsed.key.start, length: parsed.key.length),
+                    value: parsed.value.length < 0
+                        ? nil : payload.getSlice(at: start + parsed.value.start, length: parsed.value.length),
+                    headers: Record.Headers(count: parsed.headerCount, encoded: headers),
+                    offsetDelta: parsed.offsetDelta, attributes: parsed.attributes)
             }
         }
 

@@ -51,16 +51,41 @@ public final class RecordBatchBuilder {
     public var timestampType: RecordBatchAttributes.TimestampType = .createTime
 
     /// Records appended since the last `finish`.
-    public private(set) var recordCount = 0
+    @inlinable
+    public var recordCount: Int { pending.recordCount }
     /// The first record's timestamp: the batch's `baseTimestamp` (-1 while empty).
-    public private(set) var baseTimestamp: Int64 = -1
+    @inlinable
+    public var baseTimestamp: Int64 { pending.baseTimestamp }
     /// The largest record timestamp so far (-1 while empty).
-    public private(set) var maxTimestamp: Int64 = -1
+    @inlinable
+    public var maxTimestamp: Int64 { pending.maxTimestamp }
 
-    /// The records encoded so far, uncompressed.
+    /// The batch being built. One stored property, so an append makes one (dynamically checked)
+    /// access to the builder's state rather than one per field.
     @usableFromInline
-    internal var scratch: ByteBuffer
-    internal var codec: BatchCompressorCodec?
+    internal var pending: PendingBatch
+    internal let codec: BatchCompressorCodec?
+
+    /// The records appended since the last `finish` and what the header needs to know about them.
+    @usableFromInline
+    internal struct PendingBatch {
+        /// The records encoded so far, uncompressed.
+        @usableFromInline var scratch: ByteBuffer
+        @usableFromInline var recordCount = 0
+        @usableFromInline var baseTimestamp: Int64 = -1
+        @usableFromInline var maxTimestamp: Int64 = -1
+
+        init(scratch: ByteBuffer) {
+            self.scratch = scratch
+        }
+
+        mutating func reset() {
+            scratch.clear()
+            recordCount = 0
+            baseTimestamp = -1
+            maxTimestamp = -1
+        }
+    }
 
     /// Creates a builder.
     ///
@@ -76,7 +101,7 @@ public final class RecordBatchBuilder {
     ) throws(CompressionError) {
         self.compression = compression
         self.compressionLevel = compressionLevel
-        self.scratch = ByteBufferAllocator().buffer(capacity: initialCapacity)
+        self.pending = PendingBatch(scratch: ByteBufferAllocator().buffer(capacity: initialCapacity))
         if let algorithm = compression.algorithm {
             self.codec = try BatchCompressorCodec(algorithm: algorithm, level: compressionLevel)
         } else {
@@ -89,7 +114,7 @@ public final class RecordBatchBuilder {
     /// A compressed batch is normally much smaller, but incompressible input can grow by a
     /// codec's framing overhead (tens of bytes); `finish` returns the exact size.
     @inlinable
-    public var sizeInBytes: Int { RecordBatchHeader.size + scratch.readableBytes }
+    public var sizeInBytes: Int { RecordBatchHeader.size + pending.scratch.readableBytes }
 
     /// Whether no record was appended since the last `finish`.
     @inlinable
@@ -169,32 +194,40 @@ public final class RecordBatchBuilder {
         timestamp: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
         headerCount: Int, headerBytes: UnsafeRawBufferPointer?
     ) {
-        precondition(recordCount < Int32.max, "too many records in one batch")
+        Self.appendRecord(
+            to: &pending, timestamp: timestamp, key: key, value: value, headerCount: headerCount, headerBytes: headerBytes)
+    }
+
+    private static func appendRecord(
+        to batch: inout PendingBatch, timestamp: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
+        headerCount: Int, headerBytes: UnsafeRawBufferPointer?
+    ) {
+        precondition(batch.recordCount < Int32.max, "too many records in one batch")
         precondition((key?.count ?? 0) <= Int32.max && (value?.count ?? 0) <= Int32.max, "record key or value over 2 GiB")
-        if recordCount == 0 {
-            baseTimestamp = timestamp
-            maxTimestamp = timestamp
-        } else if timestamp > maxTimestamp {
-            maxTimestamp = timestamp
+        if batch.recordCount == 0 {
+            batch.baseTimestamp = timestamp
+            batch.maxTimestamp = timestamp
+        } else if timestamp > batch.maxTimestamp {
+            batch.maxTimestamp = timestamp
         }
-        let timestampDelta = timestamp &- baseTimestamp
-        let offsetDelta = Int32(recordCount)
+        let timestampDelta = timestamp &- batch.baseTimestamp
+        let offsetDelta = Int32(batch.recordCount)
         let headerByteCount = headerBytes?.count ?? 0
-        let body = Self.bodySize(
+        let body = bodySize(
             timestampDelta: timestampDelta, offsetDelta: offsetDelta, keyLength: key?.count,
             valueLength: value?.count, headerCount: headerCount, headerBytes: headerByteCount)
         precondition(body <= Int32.max, "record over 2 GiB")
         let total = RecordVarint.size(Int32(body)) + body
-        scratch.reserveCapacity(minimumWritableBytes: total)
-        scratch.withUnsafeMutableWritableBytes { out in
+        batch.scratch.reserveCapacity(minimumWritableBytes: total)
+        batch.scratch.withUnsafeMutableWritableBytes { out in
             let base = out.baseAddress!
             var position = RecordVarint.write(RecordVarint.zigZag(Int32(body)), to: base)
             base.storeBytes(of: 0, toByteOffset: position, as: UInt8.self)  // attributes
             position += 1
             position += RecordVarint.write(RecordVarint.zigZag(timestampDelta), to: base + position)
             position += RecordVarint.write(RecordVarint.zigZag(offsetDelta), to: base + position)
-            position += Self.writeNullableBytes(key, to: base + position)
-            position += Self.writeNullableBytes(value, to: base + position)
+            position += writeNullableBytes(key, to: base + position)
+            position += writeNullableBytes(value, to: base + position)
             position += RecordVarint.write(RecordVarint.zigZag(Int32(headerCount)), to: base + position)
             if let headerBytes, let headerBase = headerBytes.baseAddress, headerByteCount > 0 {
                 (base + position).copyMemory(from: headerBase, byteCount: headerByteCount)
@@ -202,8 +235,8 @@ public final class RecordBatchBuilder {
             }
             assert(position == total, "record size computed as \(total), wrote \(position)")
         }
-        scratch.moveWriterIndex(forwardBy: total)
-        recordCount += 1
+        batch.scratch.moveWriterIndex(forwardBy: total)
+        batch.recordCount += 1
     }
 
     static func writeNullableBytes(_ bytes: UnsafeRawBufferPointer?, to pointer: UnsafeMutableRawPointer) -> Int {
@@ -247,13 +280,13 @@ public final class RecordBatchBuilder {
         pendingHeader.write(to: &output)
         if let codec {
             do {
-                try codec.compress(scratch, into: &output)
+                try codec.compress(pending.scratch, into: &output)
             } catch {
                 output.moveWriterIndex(to: start)
                 throw error
             }
         } else {
-            output.writeImmutableBuffer(scratch)
+            output.writeImmutableBuffer(pending.scratch)
         }
         let total = output.writerIndex - start
         precondition(total - RecordBatchHeader.logOverhead <= Int32.max, "record batch over 2 GiB")
@@ -274,10 +307,7 @@ public final class RecordBatchBuilder {
 
     /// Drops the records appended since the last `finish`, keeping the producer fields.
     public func reset() {
-        scratch.clear()
-        recordCount = 0
-        baseTimestamp = -1
-        maxTimestamp = -1
+        pending.reset()
     }
 }
 
