@@ -2,8 +2,9 @@ import NIOCore
 
 /// How much a decompressor may still write, and how big the next output step should be.
 ///
-/// Decoders are handed `remaining + 1` bytes at most: producing that extra byte proves the output exceeds the limit
-/// without ever writing or allocating more than `limit + 1` bytes past the starting writer index.
+/// Decoders are handed `remaining + 1` bytes at most: producing that extra byte proves the output exceeds the limit,
+/// so a call never writes more than `limit + 1` bytes past the starting writer index, and never asks the buffer for
+/// more capacity than that (`ByteBuffer` rounds each allocation up to a power of two).
 struct DecompressionBudget {
     /// The most bytes this call may append.
     let limit: Int

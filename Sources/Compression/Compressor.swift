@@ -111,7 +111,7 @@ public final class Compressor {
     /// - Parameters:
     ///   - input: The bytes to compress; its reader index is not moved.
     ///   - output: The buffer to append to; on error its writer index is left where it was.
-    /// - Throws: As ``compress(_:appendingTo:)-(UnsafeRawBufferPointer,_)``.
+    /// - Throws: As the `UnsafeRawBufferPointer` overload.
     public func compress(_ input: ByteBuffer, appendingTo output: inout ByteBuffer) throws(CompressionError) {
         try input.withUnsafeReadableBytes { (bytes) throws(CompressionError) in
             try self.compress(bytes, appendingTo: &output)

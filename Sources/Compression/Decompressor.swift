@@ -82,7 +82,7 @@ public final class Decompressor {
     ///   - output: The buffer to append to; on error its writer index is left where it was.
     ///   - maxOutputBytes: The most bytes this call may append; must not be negative.
     /// - Returns: The number of bytes appended.
-    /// - Throws: As ``decompress(_:appendingTo:maxOutputBytes:)-(UnsafeRawBufferPointer,_,_)``.
+    /// - Throws: As the `UnsafeRawBufferPointer` overload.
     @discardableResult
     public func decompress(
         _ input: ByteBuffer,

@@ -30,9 +30,8 @@ final class GzipDeflater {
         self.stream.initialize(to: z_stream())
         let rc = CZlib_deflateInit2(self.stream, level, gzipWindowBits)
         guard rc == Z_OK else {
+            // All stored properties are set, so deinit runs and frees the stream (deflateEnd ignores a failed init).
             let message = zlibMessage(self.stream, rc)
-            self.stream.deinitialize(count: 1)
-            self.stream.deallocate()
             throw CompressionError(kind: .libraryFailure, algorithm: .gzip, detail: "deflateInit2 failed: \(message)")
         }
     }
@@ -115,11 +114,13 @@ final class GzipInflater {
         }
         let base = input.baseAddress!.assumingMemoryBound(to: Bytef.self)
         // The last member's trailer holds its size mod 2^32 (ISIZE): a good first allocation, trusted only up to
-        // the budget (DecompressionBudget.nextRequest caps every request).
+        // the budget (DecompressionBudget.nextRequest caps every request) and to deflate's densest expansion
+        // (about 1032:1), so a lying trailer on a small input cannot reserve the whole budget.
         var sizeHint: Int? = nil
         if input.count >= 18 {
             let t = input.count - 4
-            sizeHint = Int(input[t]) | Int(input[t + 1]) << 8 | Int(input[t + 2]) << 16 | Int(input[t + 3]) << 24
+            let isize = Int(input[t]) | Int(input[t + 1]) << 8 | Int(input[t + 2]) << 16 | Int(input[t + 3]) << 24
+            sizeHint = min(isize, input.count.multipliedReportingOverflow(by: 1032).partialValue)
         }
         var fed = 0  // input bytes handed to zlib so far
         var member = 1

@@ -146,7 +146,10 @@ final class LZ4FrameDecompressor {
                             detail: "frame \(frame) at input offset \(frameStart) declares a content size of \(info.contentSize) bytes, more than the \(budget.remaining) bytes left of the \(budget.limit)-byte limit"
                         )
                     }
-                    sizeHint = budget.produced + Int(info.contentSize)
+                    // Allocate for the declared size, but no more than LZ4 can expand the remaining input
+                    // (each byte of a match length adds at most 255), so a lying header reserves little.
+                    let plausible = (input.count - position).multipliedReportingOverflow(by: 256).partialValue
+                    sizeHint = budget.produced + min(Int(info.contentSize), max(plausible, 0))
                 }
                 atFrameStart = false
             }

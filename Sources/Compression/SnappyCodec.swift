@@ -5,7 +5,8 @@ import NIOCore
 /// then int32 big-endian version 1 and int32 big-endian minimum compatible version 1.
 let xerialHeader: [UInt8] = [0x82, 0x53, 0x4E, 0x41, 0x50, 0x50, 0x59, 0x00, 0, 0, 0, 1, 0, 0, 0, 1]
 
-/// The magic that identifies xerial framing.
+/// The magic that identifies xerial framing: the header's first 8 bytes, read big-endian.
+private let xerialMagic: UInt64 = 0x8253_4E41_5050_5900
 private let xerialMagicCount = 8
 
 /// snappy-java's block size: each xerial block compresses at most this much input.
@@ -73,9 +74,9 @@ enum SnappyCodec {
         budget: inout DecompressionBudget
     ) throws(CompressionError) {
         let isXerial = input.count >= xerialMagicCount
-            && xerialHeader.withUnsafeBytes { input.prefix(xerialMagicCount).elementsEqual($0.prefix(xerialMagicCount)) }
+            && UInt64(bigEndian: input.loadUnaligned(as: UInt64.self)) == xerialMagic
         guard isXerial else {
-            try decompressBlock(input, inputOffset: 0, what: "raw snappy block", appendingTo: &output, budget: &budget)
+            try decompressBlock(input, inputOffset: 0, xerialBlock: nil, appendingTo: &output, budget: &budget)
             return
         }
         let start = output.writerIndex
@@ -90,7 +91,7 @@ enum SnappyCodec {
             guard valid else { throw error }
             output.moveWriterIndex(to: start)
             budget = startBudget
-            try decompressBlock(input, inputOffset: 0, what: "raw snappy block", appendingTo: &output, budget: &budget)
+            try decompressBlock(input, inputOffset: 0, xerialBlock: nil, appendingTo: &output, budget: &budget)
         }
     }
 
@@ -126,24 +127,30 @@ enum SnappyCodec {
             }
             try decompressBlock(
                 UnsafeRawBufferPointer(rebasing: input[offset..<offset + length]),
-                inputOffset: offset, what: "xerial block \(block)", appendingTo: &output, budget: &budget
+                inputOffset: offset, xerialBlock: block, appendingTo: &output, budget: &budget
             )
             offset += length
         }
     }
 
-    /// Decodes one raw snappy block after checking its declared length against the budget.
+    /// How errors name a block: `"xerial block 3"` or `"raw snappy block"`.
+    private static func blockName(_ xerialBlock: Int?) -> String {
+        xerialBlock.map { "xerial block \($0)" } ?? "raw snappy block"
+    }
+
+    /// Decodes one raw snappy block (the `xerialBlock`th of a xerial stream, or nil for a bare block) after checking
+    /// its declared length against the block's possible expansion and the budget.
     private static func decompressBlock(
         _ block: UnsafeRawBufferPointer,
         inputOffset: Int,
-        what: @autoclosure () -> String,
+        xerialBlock: Int?,
         appendingTo output: inout ByteBuffer,
         budget: inout DecompressionBudget
     ) throws(CompressionError) {
         guard block.count > 0 else {
             throw CompressionError(
                 kind: .corruptInput, algorithm: .snappy,
-                detail: "\(what()) at input offset \(inputOffset) is empty (a snappy block holds at least its length varint)"
+                detail: "\(blockName(xerialBlock)) at input offset \(inputOffset) is empty (a snappy block holds at least its length varint)"
             )
         }
         let source = block.baseAddress!.assumingMemoryBound(to: CChar.self)
@@ -152,13 +159,23 @@ enum SnappyCodec {
         guard lengthStatus == SNAPPY_OK else {
             throw CompressionError(
                 kind: .corruptInput, algorithm: .snappy,
-                detail: "\(what()) at input offset \(inputOffset): invalid uncompressed-length varint (\(snappyMessage(lengthStatus)))"
+                detail: "\(blockName(xerialBlock)) at input offset \(inputOffset): invalid uncompressed-length varint (\(snappyMessage(lengthStatus)))"
+            )
+        }
+        // Snappy's densest op is a 3-byte copy producing 64 bytes, so no block expands beyond 64/3 of its size:
+        // a larger declared length is a lie, rejected before anything is allocated.
+        let (product, overflow) = block.count.multipliedReportingOverflow(by: 64)
+        let expansionLimit = overflow ? Int.max : product / 3
+        guard declared <= expansionLimit else {
+            throw CompressionError(
+                kind: .corruptInput, algorithm: .snappy,
+                detail: "\(blockName(xerialBlock)) at input offset \(inputOffset) declares \(declared) uncompressed bytes, more than the \(expansionLimit) a \(block.count)-byte snappy block can expand to"
             )
         }
         guard declared <= budget.remaining else {
             throw CompressionError(
                 kind: .outputLimitExceeded, algorithm: .snappy,
-                detail: "\(what()) at input offset \(inputOffset) declares \(declared) uncompressed bytes, more than the \(budget.remaining) bytes left of the \(budget.limit)-byte limit"
+                detail: "\(blockName(xerialBlock)) at input offset \(inputOffset) declares \(declared) uncompressed bytes, more than the \(budget.remaining) bytes left of the \(budget.limit)-byte limit"
             )
         }
         guard declared > 0 else {
@@ -167,7 +184,7 @@ enum SnappyCodec {
             guard status == SNAPPY_OK else {
                 throw CompressionError(
                     kind: .corruptInput, algorithm: .snappy,
-                    detail: "\(what()) at input offset \(inputOffset), \(block.count) bytes, declaring 0 uncompressed bytes: \(snappyMessage(status))"
+                    detail: "\(blockName(xerialBlock)) at input offset \(inputOffset), \(block.count) bytes, declaring 0 uncompressed bytes: \(snappyMessage(status))"
                 )
             }
             return
@@ -183,7 +200,7 @@ enum SnappyCodec {
         guard status == SNAPPY_OK, produced == declared else {
             throw CompressionError(
                 kind: .corruptInput, algorithm: .snappy,
-                detail: "\(what()) at input offset \(inputOffset), \(block.count) bytes declaring \(declared) uncompressed bytes: snappy_uncompress: \(snappyMessage(status))"
+                detail: "\(blockName(xerialBlock)) at input offset \(inputOffset), \(block.count) bytes declaring \(declared) uncompressed bytes: snappy_uncompress: \(snappyMessage(status))"
             )
         }
         budget.produced += declared

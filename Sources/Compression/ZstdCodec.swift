@@ -10,6 +10,9 @@ private func zstdMessage(_ code: Int) -> String {
 private let zstdContentSizeUnknown = UInt64.max
 private let zstdContentSizeError = UInt64.max - 1
 
+/// The most output one input byte can stand for: an RLE block is a 3-byte header plus 1 byte for up to 128 KiB.
+private let maxExpansionPerByte = 128 * 1024 / 4
+
 /// The summed content sizes all frames in `input` declare (skippable frames count 0), `zstdContentSizeUnknown` if
 /// any frame leaves its size out, or `zstdContentSizeError` if the frames do not parse or the sum overflows.
 ///
@@ -112,6 +115,8 @@ final class ZstdDecompressor {
 
         // Fast path: every frame declares its content size and the total fits the budget, so one
         // ZSTD_decompressDCtx call writes straight into exactly that much space (and checks each size).
+        // A declared total beyond what the input can expand to (zstd's densest block, RLE, turns 4 bytes into
+        // at most 128 KiB) is a lie: the streaming path, which allocates as it decodes, reports it precisely.
         let total = declaredContentSize(of: input)
         if total != zstdContentSizeUnknown && total != zstdContentSizeError {
             guard total <= UInt64(budget.remaining) else {
@@ -120,6 +125,10 @@ final class ZstdDecompressor {
                     detail: "frames declare a content size of \(total) bytes, more than the \(budget.remaining) bytes left of the \(budget.limit)-byte limit"
                 )
             }
+        }
+        if total != zstdContentSizeUnknown && total != zstdContentSizeError
+            && total <= UInt64(input.count) * UInt64(maxExpansionPerByte)
+        {
             let size = Int(total)
             var rc = 0
             let written = output._writeBounded(minimumWritableBytes: max(size, 1), limit: size) { dst in
@@ -163,7 +172,8 @@ final class ZstdDecompressor {
                             detail: "frame \(frame) at input offset \(frameStart) declares a content size of \(declared) bytes, more than the \(budget.remaining) bytes left of the \(budget.limit)-byte limit"
                         )
                     }
-                    sizeHint = budget.produced + Int(declared)
+                    let plausible = (input.count - inBuffer.pos).multipliedReportingOverflow(by: maxExpansionPerByte)
+                    sizeHint = budget.produced + min(Int(declared), plausible.partialValue)
                 }
                 atFrameStart = false
             }
