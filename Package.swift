@@ -24,6 +24,9 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CSnappy", providers: [.apt(["libsnappy-dev"])]),
 
+        // CRC-32C (Castagnoli): SSE4.2 / ARMv8 CRC instructions with a slicing-by-8 fallback.
+        .target(name: "CCRC32C", exclude: ["gen-crc32c-tables.py"]),
+
         // Codecs over the C libraries.
         .target(
             name: "Compression",
@@ -38,6 +41,7 @@ let package = Package(
             name: "KafkaProtocol",
             dependencies: [
                 "Compression",
+                "CCRC32C",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings

@@ -1,0 +1,296 @@
+public import NIOCore
+
+/// One complete record batch (message format v2) as it came from the wire or from disk: the
+/// parsed header plus the batch's raw bytes, a slice of the buffer it was read from (no copy).
+///
+/// Reading a batch checks its header and that all of its bytes are present. The CRC is checked
+/// by `verifyChecksum()` and the records are decoded (and decompressed) by `records(...)`.
+///
+/// ```swift
+/// var reader = RecordBatchReader(fetchedRecords)
+/// let decompressor = RecordBatchDecompressor()
+/// while let batch = try reader.next() {            // CRC verified by default
+///     for record in try batch.records(decompressor: decompressor) {
+///         handle(record.offset, record.value)
+///     }
+/// }
+/// ```
+public struct RecordBatch: Sendable {
+    /// The batch's fixed header.
+    public private(set) var header: RecordBatchHeader
+    /// The whole batch: exactly `header.totalSize` bytes, starting with the header at index 0.
+    public private(set) var bytes: ByteBuffer
+
+    /// Reads one complete batch from the front of `buffer`, consuming it.
+    ///
+    /// - Throws: `KafkaDecodingError` as `RecordBatchHeader(from:)` does, and `truncated` if
+    ///   `buffer` holds fewer than `batchLength + 12` bytes. `buffer` is unchanged on a throw.
+    ///   The CRC is not verified here.
+    public init(from buffer: inout ByteBuffer) throws(KafkaDecodingError) {
+        let header = try RecordBatchHeader(from: buffer)
+        guard header.totalSize <= buffer.readableBytes else {
+            throw KafkaDecodingError(
+                .truncated, context: "RecordBatch",
+                detail: "batch of \(header.totalSize) bytes, \(buffer.readableBytes) left")
+        }
+        self.header = header
+        self.bytes = buffer.readSlice(length: header.totalSize)!
+    }
+
+    /// Reads a buffer that holds exactly one batch.
+    ///
+    /// - Throws: as `init(from:)`, and `trailingBytes` if bytes follow the batch.
+    public init(bytes: ByteBuffer) throws(KafkaDecodingError) {
+        var buffer = bytes
+        try self.init(from: &buffer)
+        guard buffer.readableBytes == 0 else {
+            throw KafkaDecodingError(
+                .trailingBytes, context: "RecordBatch", detail: "\(buffer.readableBytes) bytes after the batch")
+        }
+    }
+
+    /// The number of bytes of the batch.
+    @inlinable
+    public var size: Int { bytes.readableBytes }
+
+    /// The CRC-32C of the bytes the stored `crc` covers (from `attributes` to the end).
+    @inlinable
+    public var computedChecksum: UInt32 {
+        let covered = RecordBatchHeader.FieldOffset.attributes
+        return CRC32C.checksum(bytes, at: bytes.readerIndex + covered, length: bytes.readableBytes - covered) ?? 0
+    }
+
+    /// Whether the stored CRC matches the batch's bytes.
+    @inlinable
+    public var isChecksumValid: Bool { computedChecksum == header.crc }
+
+    /// Checks the stored CRC-32C against the batch's bytes.
+    ///
+    /// - Throws: `KafkaDecodingError.checksumMismatch` with both values.
+    @inlinable
+    public func verifyChecksum() throws(KafkaDecodingError) {
+        let computed = computedChecksum
+        guard computed == header.crc else {
+            throw KafkaDecodingError(
+                .checksumMismatch, context: "RecordBatch(baseOffset: \(header.baseOffset))",
+                detail: "stored CRC-32C 0x\(String(header.crc, radix: 16)), computed 0x\(String(computed, radix: 16))")
+        }
+    }
+
+    /// The compressed (or plain) bytes after `recordsCount`, as a slice.
+    @inlinable
+    public var recordsBytes: ByteBuffer {
+        bytes.getSlice(
+            at: bytes.readerIndex + RecordBatchHeader.size, length: bytes.readableBytes - RecordBatchHeader.size)!
+    }
+
+    /// The default bound on a batch's decompressed size: 256 times its compressed size, at least
+    /// 1 MiB (so small, highly repetitive batches of log lines still decode) and at most 64 MiB.
+    ///
+    /// A hostile batch of a few KiB can otherwise demand gigabytes (twmb/franz-go caps it for the
+    /// same reason). Pass `maxUncompressedBytes` to `records(...)` to choose another bound.
+    @inlinable
+    public static func defaultMaxUncompressedBytes(compressedSize: Int) -> Int {
+        let (scaled, overflow) = compressedSize.multipliedReportingOverflow(by: 256)
+        return min(64 << 20, max(1 << 20, overflow ? Int.max : scaled))
+    }
+
+    /// Decodes the batch's records, decompressing them first if the batch is compressed.
+    ///
+    /// Every record is checked before the sequence is returned: each varint and length against
+    /// the record's own `length`, that the fields use up exactly that length, that the offset deltas
+    /// increase and stay within `lastOffsetDelta`, that there are exactly `recordsCount` records and
+    /// no bytes after them. Iterating the result therefore cannot fail. The CRC is *not* checked
+    /// here; call `verifyChecksum()` (or read with a `RecordBatchReader`, which does) first.
+    ///
+    /// Control batches are returned like any other: consumers skip `header.attributes.isControl`
+    /// batches before handing records to the application.
+    ///
+    /// - Parameters:
+    ///   - maxUncompressedBytes: the most bytes decompression may produce; `nil` means
+    ///     `defaultMaxUncompressedBytes(compressedSize:)`. Ignored for uncompressed batches.
+    ///   - decompressor: reusable codec state; pass one to decode many batches without setting up
+    ///     a codec per batch. `nil` uses a temporary one.
+    /// - Throws: `KafkaDecodingError`: `decompressionFailed` (corrupt or over the bound),
+    ///   `invalidLength`, `truncated`, `varintTooLong`, `invalidValue` (offset deltas),
+    ///   `trailingBytes`; the context names the record and field.
+    public func records(
+        maxUncompressedBytes: Int? = nil, decompressor: RecordBatchDecompressor? = nil
+    ) throws(KafkaDecodingError) -> Records {
+        let count = Int(header.recordsCount)
+        let payload: ByteBuffer
+        if let algorithm = header.attributes.compression.algorithm {
+            let compressed = recordsBytes
+            let limit = maxUncompressedBytes ?? Self.defaultMaxUncompressedBytes(compressedSize: compressed.readableBytes)
+            // Every record takes at least 7 bytes: refuse a count the bound cannot hold before inflating.
+            guard count <= limit / RecordParser.minimumRecordSize else {
+                throw KafkaDecodingError(
+                    .invalidLength, context: "RecordBatch.recordsCount",
+                    detail: "\(count) records cannot fit in the \(limit) bytes allowed after decompression")
+            }
+            let decompressor = decompressor ?? RecordBatchDecompressor()
+            payload = try decompressor.decompress(compressed, algorithm: algorithm, maxOutputBytes: limit)
+        } else {
+            payload = recordsBytes
+        }
+        return try Records(validating: payload, header: header)
+    }
+
+    // MARK: In-place updates
+
+    /// Sets `baseOffset` in the header and the bytes. The field is outside the CRC.
+    public mutating func setBaseOffset(_ baseOffset: Int64) {
+        header.baseOffset = baseOffset
+        bytes.setInteger(baseOffset, at: bytes.readerIndex + RecordBatchHeader.FieldOffset.baseOffset)
+    }
+
+    /// Sets `partitionLeaderEpoch` in the header and the bytes. The field is outside the CRC.
+    public mutating func setPartitionLeaderEpoch(_ epoch: Int32) {
+        header.partitionLeaderEpoch = epoch
+        bytes.setInteger(epoch, at: bytes.readerIndex + RecordBatchHeader.FieldOffset.partitionLeaderEpoch)
+    }
+
+    /// Rewrites the idempotent-producer fields and recomputes the CRC (a producer re-sequencing a
+    /// batch after its epoch was bumped, for example).
+    public mutating func setProducerState(producerId: Int64, producerEpoch: Int16, baseSequence: Int32) {
+        header.producerId = producerId
+        header.producerEpoch = producerEpoch
+        header.baseSequence = baseSequence
+        let start = bytes.readerIndex
+        bytes.setInteger(producerId, at: start + RecordBatchHeader.FieldOffset.producerId)
+        bytes.setInteger(producerEpoch, at: start + RecordBatchHeader.FieldOffset.producerEpoch)
+        bytes.setInteger(baseSequence, at: start + RecordBatchHeader.FieldOffset.baseSequence)
+        header.crc = computedChecksum
+        bytes.setInteger(header.crc, at: start + RecordBatchHeader.FieldOffset.crc)
+    }
+
+    /// Marks the batch as LogAppendTime with `timestamp` as its `maxTimestamp` (what a broker
+    /// configured with `message.timestamp.type=LogAppendTime` does) and recomputes the CRC.
+    public mutating func setLogAppendTime(_ timestamp: Int64) {
+        header.attributes.timestampType = .logAppendTime
+        header.maxTimestamp = timestamp
+        let start = bytes.readerIndex
+        let attributes = bytes.getInteger(at: start + RecordBatchHeader.FieldOffset.attributes, as: Int16.self)!
+        bytes.setInteger(
+            attributes | RecordBatchAttributes.Bits.timestampType, at: start + RecordBatchHeader.FieldOffset.attributes)
+        bytes.setInteger(timestamp, at: start + RecordBatchHeader.FieldOffset.maxTimestamp)
+        header.crc = computedChecksum
+        bytes.setInteger(header.crc, at: start + RecordBatchHeader.FieldOffset.crc)
+    }
+}
+
+extension RecordBatch {
+    /// The validated records of one batch, in order; iterating yields `Record` views.
+    public struct Records: Sequence, Sendable {
+        /// Number of records (`recordsCount`).
+        public let count: Int
+        @usableFromInline
+        internal var payload: ByteBuffer
+        @usableFromInline
+        internal var batch: RecordParser.BatchContext
+
+        /// Decodes and checks every record of `payload`, the (decompressed) bytes after `recordsCount`.
+        @usableFromInline
+        internal init(validating payload: ByteBuffer, header: RecordBatchHeader) throws(KafkaDecodingError) {
+            let count = Int(header.recordsCount)
+            guard count <= payload.readableBytes / RecordParser.minimumRecordSize else {
+                throw KafkaDecodingError(
+                    .invalidLength, context: "RecordBatch.recordsCount",
+                    detail: "\(count) records cannot fit in \(payload.readableBytes) bytes of records")
+            }
+            let valid = payload.withUnsafeReadableBytes {
+                RecordParser.validate($0, count: count, lastOffsetDelta: header.lastOffsetDelta)
+            }
+            if !valid {
+                // Rerun with the ByteBuffer readers, which say what is wrong and where.
+                try Self.describeInvalidRecords(payload, header: header)
+                throw KafkaDecodingError(.invalidValue, context: "RecordBatch.records", detail: "records failed validation")
+            }
+            self.count = count
+            self.payload = payload
+            self.batch = RecordParser.BatchContext(header)
+        }
+
+        /// Throws the precise error for records that failed `RecordParser.validate`.
+        private static func describeInvalidRecords(_ payload: ByteBuffer, header: RecordBatchHeader) throws(KafkaDecodingError) {
+            let count = Int(header.recordsCount)
+            let batch = RecordParser.BatchContext(header)
+            var cursor = payload
+            var previousDelta: Int32 = -1
+            for index in 0..<count {
+                let record = try RecordParser.readRecord(from: &cursor, batch: batch, index: index)
+                guard record.offsetDelta > previousDelta, record.offsetDelta <= header.lastOffsetDelta else {
+                    throw KafkaDecodingError(
+                        .invalidValue, context: "RecordBatch.records[\(index)].offsetDelta",
+                        detail: "offset delta \(record.offsetDelta) after \(previousDelta); must increase and not "
+                            + "exceed lastOffsetDelta \(header.lastOffsetDelta)")
+                }
+                previousDelta = record.offsetDelta
+            }
+            guard cursor.readableBytes == 0 else {
+                throw KafkaDecodingError(
+                    .trailingBytes, context: "RecordBatch.records",
+                    detail: "\(cursor.readableBytes) bytes after the \(count) records the batch declares")
+            }
+        }
+
+        /// Iterates the records in order.
+        public struct Iterator: IteratorProtocol, Sendable {
+            @usableFromInline internal var remaining: Int
+            /// Offset of the next record from the payload's reader index.
+            @usableFromInline internal var position: Int = 0
+            @usableFromInline internal let payload: ByteBuffer
+            @usableFromInline internal let batch: RecordParser.BatchContext
+
+            @inlinable
+            internal init(remaining: Int, payload: ByteBuffer, batch: RecordParser.BatchContext) {
+                self.remaining = remaining
+                self.payload = payload
+                self.batch = batch
+            }
+
+            /// The next record, or `nil` after the last.
+            @inlinable
+            public mutating func next() -> Record? {
+                guard remaining > 0 else { return nil }
+                remaining -= 1
+                let position = self.position
+                let parsed = payload.withUnsafeReadableBytes { bytes -> RecordParser.RawRecord? in
+                    var cursor = RecordParser.RawCursor(bytes, position: position)
+                    return RecordParser.parseRaw(&cursor, validatingHeaders: false)
+                }
+                // Validated by `Records.init`; failing here would be a bug, so end rather than trap.
+                let start = payload.readerIndex
+                guard let parsed,
+                    let headers = payload.getSlice(at: start + parsed.headersStart, length: parsed.end - parsed.headersStart)
+                else {
+                    remaining = 0
+                    return nil
+                }
+                self.position = parsed.end
+                return Record(
+                    offset: batch.baseOffset &+ Int64(parsed.offsetDelta),
+                    timestamp: batch.logAppendTime ?? (batch.baseTimestamp &+ parsed.timestampDelta),
+                    key: parsed.key.length < 0 ? nil : payload.getSlice(at: start + parsed.key.start, length: parsed.key.length),
+                    value: parsed.value.length < 0
+                        ? nil : payload.getSlice(at: start + parsed.value.start, length: parsed.value.length),
+                    headers: Record.Headers(count: parsed.headerCount, encoded: headers),
+                    offsetDelta: parsed.offsetDelta, attributes: parsed.attributes)
+            }
+        }
+
+        /// Returns an iterator over the records.
+        @inlinable
+        public func makeIterator() -> Iterator {
+            Iterator(remaining: count, payload: payload, batch: batch)
+        }
+
+        /// The number of records.
+        @inlinable
+        public var underestimatedCount: Int { count }
+
+        /// Whether the batch holds no records.
+        @inlinable
+        public var isEmpty: Bool { count == 0 }
+    }
+}

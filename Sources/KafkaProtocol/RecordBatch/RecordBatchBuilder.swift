@@ -1,0 +1,315 @@
+public import Compression
+public import NIOCore
+
+/// Encodes records into Kafka record batches (message format v2), one batch at a time, reusing
+/// its buffers from batch to batch.
+///
+/// `append` is the agent's hot path: it writes the record straight into a reusable scratch
+/// buffer, so once that buffer has grown to a batch's size, appending allocates nothing. Keys,
+/// values and header values are borrowed bytes; headers are passed pre-encoded
+/// (`EncodedRecordHeaders`). `finish(into:)` writes the header, then the records (compressed
+/// straight into the output if a codec is set), and computes the CRC over the output in place.
+///
+/// ```swift
+/// let builder = try RecordBatchBuilder(compression: .lz4)
+/// for line in lines {
+///     if builder.recordCount > 0,
+///        builder.sizeInBytes + builder.encodedSize(ofRecordWithTimestamp: t, keyLength: k.count,
+///                                                  valueLength: line.count, headers: headers) > maxBatchBytes {
+///         try builder.finish(into: &requestBuffer)
+///     }
+///     builder.append(timestamp: t, key: k, value: line, headers: headers)
+/// }
+/// try builder.finish(into: &requestBuffer)
+/// ```
+///
+/// The producer fields (`producerId`, `producerEpoch`, `baseSequence`, flags, epoch, base
+/// offset) keep their values across batches until changed.
+///
+/// - Important: Not `Sendable`: use one builder per task (one per partition in a producer).
+public final class RecordBatchBuilder {
+    /// The codec of the batches this builder writes.
+    public let compression: KafkaCompression
+    /// The codec's level, `nil` for its default.
+    public let compressionLevel: Int?
+
+    /// The `baseOffset` written into the header; producers send 0 (the default), brokers assign.
+    public var baseOffset: Int64 = 0
+    /// The `partitionLeaderEpoch` written into the header. Default: -1 (producers).
+    public var partitionLeaderEpoch: Int32 = -1
+    /// The idempotent producer's id. Default: -1 (not idempotent).
+    public var producerId: Int64 = -1
+    /// The idempotent producer's epoch. Default: -1.
+    public var producerEpoch: Int16 = -1
+    /// Sequence number of the batch's first record. Default: -1.
+    public var baseSequence: Int32 = -1
+    /// Attribute bit 4. Default: false.
+    public var isTransactional = false
+    /// Attribute bit 5: the batch holds a control record. Default: false.
+    public var isControl = false
+    /// Attribute bit 3. Default: `.createTime`.
+    public var timestampType: RecordBatchAttributes.TimestampType = .createTime
+
+    /// Records appended since the last `finish`.
+    @inlinable
+    public var recordCount: Int { pending.recordCount }
+    /// The first record's timestamp: the batch's `baseTimestamp` (-1 while empty).
+    @inlinable
+    public var baseTimestamp: Int64 { pending.baseTimestamp }
+    /// The largest record timestamp so far (-1 while empty).
+    @inlinable
+    public var maxTimestamp: Int64 { pending.maxTimestamp }
+
+    /// The batch being built. One stored property, so an append makes one (dynamically checked)
+    /// access to the builder's state rather than one per field.
+    @usableFromInline
+    internal var pending: PendingBatch
+    internal let codec: BatchCompressorCodec?
+
+    /// The records appended since the last `finish` and what the header needs to know about them.
+    @usableFromInline
+    internal struct PendingBatch {
+        /// The records encoded so far, uncompressed.
+        @usableFromInline var scratch: ByteBuffer
+        @usableFromInline var recordCount = 0
+        @usableFromInline var baseTimestamp: Int64 = -1
+        @usableFromInline var maxTimestamp: Int64 = -1
+
+        init(scratch: ByteBuffer) {
+            self.scratch = scratch
+        }
+
+        mutating func reset() {
+            scratch.clear()
+            recordCount = 0
+            baseTimestamp = -1
+            maxTimestamp = -1
+        }
+    }
+
+    /// Creates a builder.
+    ///
+    /// - Parameters:
+    ///   - compression: the codec of every batch.
+    ///   - compressionLevel: the codec's level; `nil` for its default.
+    ///   - initialCapacity: starting size of the scratch buffer for records; it grows as needed
+    ///     and keeps its size for the next batch.
+    /// - Throws: `CompressionError.invalidLevel` for a level the codec does not accept (see
+    ///   `Compressor.levelRange(for:)`), `.libraryFailure` if the codec cannot set up its context.
+    public init(
+        compression: KafkaCompression = .none, compressionLevel: Int? = nil, initialCapacity: Int = 64 << 10
+    ) throws(CompressionError) {
+        self.compression = compression
+        self.compressionLevel = compressionLevel
+        self.pending = PendingBatch(scratch: ByteBufferAllocator().buffer(capacity: initialCapacity))
+        if let algorithm = compression.algorithm {
+            self.codec = try BatchCompressorCodec(algorithm: algorithm, level: compressionLevel)
+        } else {
+            self.codec = nil
+        }
+    }
+
+    /// Bytes the batch would take if finished now without compression (header and records).
+    ///
+    /// A compressed batch is normally much smaller, but incompressible input can grow by a
+    /// codec's framing overhead (tens of bytes); `finish` returns the exact size.
+    @inlinable
+    public var sizeInBytes: Int { RecordBatchHeader.size + pending.scratch.readableBytes }
+
+    /// Whether no record was appended since the last `finish`.
+    @inlinable
+    public var isEmpty: Bool { recordCount == 0 }
+
+    /// The exact number of bytes appending this record now would add to `sizeInBytes`.
+    ///
+    /// - Parameters:
+    ///   - keyLength: the key's byte count, `nil` for a null key.
+    ///   - valueLength: the value's byte count, `nil` for a null value.
+    @inlinable
+    public func encodedSize(
+        ofRecordWithTimestamp timestamp: Int64, keyLength: Int?, valueLength: Int?,
+        headers: EncodedRecordHeaders? = nil
+    ) -> Int {
+        let timestampDelta = recordCount == 0 ? 0 : timestamp &- baseTimestamp
+        let body = Self.bodySize(
+            timestampDelta: timestampDelta, offsetDelta: Int32(truncatingIfNeeded: recordCount),
+            keyLength: keyLength, valueLength: valueLength,
+            headerCount: headers?.count ?? 0, headerBytes: headers?.encodedSize ?? 0)
+        return RecordVarint.size(Int32(truncatingIfNeeded: body)) + body
+    }
+
+    @inlinable
+    static func bodySize(
+        timestampDelta: Int64, offsetDelta: Int32, keyLength: Int?, valueLength: Int?, headerCount: Int, headerBytes: Int
+    ) -> Int {
+        var size = 1 + RecordVarint.size(timestampDelta) + RecordVarint.size(offsetDelta)
+        size += keyLength.map { RecordVarint.size(Int32(truncatingIfNeeded: $0)) + $0 } ?? 1
+        size += valueLength.map { RecordVarint.size(Int32(truncatingIfNeeded: $0)) + $0 } ?? 1
+        size += RecordVarint.size(Int32(truncatingIfNeeded: headerCount)) + headerBytes
+        return size
+    }
+
+    // MARK: Appending
+
+    /// Appends a record whose key and value are raw bytes (`nil` for null).
+    ///
+    /// The bytes are copied into the batch; they need to stay valid only during the call.
+    ///
+    /// - Parameters:
+    ///   - timestamp: the record's time in ms (CreateTime). May be earlier than the previous record's.
+    ///   - headers: pre-encoded headers, or `nil` for none.
+    /// - Precondition: key, value and the encoded record are each under 2 GiB.
+    public func append(
+        timestamp: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
+        headers: EncodedRecordHeaders? = nil
+    ) {
+        if let headers {
+            headers.bytes.withUnsafeReadableBytes { headerBytes in
+                appendRecord(timestamp: timestamp, key: key, value: value, headerCount: headers.count, headerBytes: headerBytes)
+            }
+        } else {
+            appendRecord(timestamp: timestamp, key: key, value: value, headerCount: 0, headerBytes: nil)
+        }
+    }
+
+    /// Appends a record whose key and value are the readable bytes of buffers (`nil` for null).
+    @_disfavoredOverload
+    public func append(timestamp: Int64, key: ByteBuffer?, value: ByteBuffer?, headers: EncodedRecordHeaders? = nil) {
+        Self.withOptionalBytes(key) { key in
+            Self.withOptionalBytes(value) { value in
+                append(timestamp: timestamp, key: key, value: value, headers: headers)
+            }
+        }
+    }
+
+    static func withOptionalBytes(_ buffer: ByteBuffer?, _ body: (UnsafeRawBufferPointer?) -> Void) {
+        if let buffer {
+            buffer.withUnsafeReadableBytes { body($0) }
+        } else {
+            body(nil)
+        }
+    }
+
+    internal func appendRecord(
+        timestamp: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
+        headerCount: Int, headerBytes: UnsafeRawBufferPointer?
+    ) {
+        Self.appendRecord(
+            to: &pending, timestamp: timestamp, key: key, value: value, headerCount: headerCount, headerBytes: headerBytes)
+    }
+
+    private static func appendRecord(
+        to batch: inout PendingBatch, timestamp: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
+        headerCount: Int, headerBytes: UnsafeRawBufferPointer?
+    ) {
+        precondition(batch.recordCount < Int32.max, "too many records in one batch")
+        precondition((key?.count ?? 0) <= Int32.max && (value?.count ?? 0) <= Int32.max, "record key or value over 2 GiB")
+        if batch.recordCount == 0 {
+            batch.baseTimestamp = timestamp
+            batch.maxTimestamp = timestamp
+        } else if timestamp > batch.maxTimestamp {
+            batch.maxTimestamp = timestamp
+        }
+        let timestampDelta = timestamp &- batch.baseTimestamp
+        let offsetDelta = Int32(batch.recordCount)
+        let headerByteCount = headerBytes?.count ?? 0
+        let body = bodySize(
+            timestampDelta: timestampDelta, offsetDelta: offsetDelta, keyLength: key?.count,
+            valueLength: value?.count, headerCount: headerCount, headerBytes: headerByteCount)
+        precondition(body <= Int32.max, "record over 2 GiB")
+        let total = RecordVarint.size(Int32(body)) + body
+        batch.scratch.reserveCapacity(minimumWritableBytes: total)
+        batch.scratch.withUnsafeMutableWritableBytes { out in
+            let base = out.baseAddress!
+            var position = RecordVarint.write(RecordVarint.zigZag(Int32(body)), to: base)
+            base.storeBytes(of: 0, toByteOffset: position, as: UInt8.self)  // attributes
+            position += 1
+            position += RecordVarint.write(RecordVarint.zigZag(timestampDelta), to: base + position)
+            position += RecordVarint.write(RecordVarint.zigZag(offsetDelta), to: base + position)
+            position += writeNullableBytes(key, to: base + position)
+            position += writeNullableBytes(value, to: base + position)
+            position += RecordVarint.write(RecordVarint.zigZag(Int32(headerCount)), to: base + position)
+            if let headerBytes, let headerBase = headerBytes.baseAddress, headerByteCount > 0 {
+                (base + position).copyMemory(from: headerBase, byteCount: headerByteCount)
+                position += headerByteCount
+            }
+            assert(position == total, "record size computed as \(total), wrote \(position)")
+        }
+        batch.scratch.moveWriterIndex(forwardBy: total)
+        batch.recordCount += 1
+    }
+
+    static func writeNullableBytes(_ bytes: UnsafeRawBufferPointer?, to pointer: UnsafeMutableRawPointer) -> Int {
+        guard let bytes else { return RecordVarint.write(RecordVarint.zigZag(Int32(-1)), to: pointer) }
+        let prefix = RecordVarint.write(RecordVarint.zigZag(Int32(bytes.count)), to: pointer)
+        if let source = bytes.baseAddress, bytes.count > 0 {
+            (pointer + prefix).copyMemory(from: source, byteCount: bytes.count)
+        }
+        return prefix + bytes.count
+    }
+
+    // MARK: Finishing
+
+    /// The header `finish` would write now, with `batchLength` and `crc` still 0.
+    public var pendingHeader: RecordBatchHeader {
+        var attributes = RecordBatchAttributes(compression: compression, timestampType: timestampType)
+        attributes.isTransactional = isTransactional
+        attributes.isControl = isControl
+        return RecordBatchHeader(
+            baseOffset: baseOffset, batchLength: 0, partitionLeaderEpoch: partitionLeaderEpoch,
+            magic: RecordBatchHeader.currentMagic, crc: 0, attributes: attributes,
+            lastOffsetDelta: Int32(recordCount) - 1, baseTimestamp: baseTimestamp, maxTimestamp: maxTimestamp,
+            producerId: producerId, producerEpoch: producerEpoch, baseSequence: baseSequence,
+            recordsCount: Int32(recordCount))
+    }
+
+    /// Appends the complete batch to `output` and starts a new, empty one.
+    ///
+    /// Writes the header, then the records (compressed directly into `output` when a codec is
+    /// set), then patches `batchLength` and the CRC-32C, computed over `output`'s bytes in place.
+    /// An empty batch (no records) is written with `recordsCount` 0, `lastOffsetDelta` -1 and
+    /// timestamps -1.
+    ///
+    /// - Returns: the number of bytes written.
+    /// - Throws: `CompressionError` if the codec fails (`.libraryFailure`, or `.outputLimitExceeded`
+    ///   past 4 GiB); `output` is then left as it was and the records stay in the builder.
+    /// - Precondition: the batch fits Kafka's int32 `batchLength`.
+    @discardableResult
+    public func finish(into output: inout ByteBuffer) throws(CompressionError) -> Int {
+        let start = output.writerIndex
+        pendingHeader.write(to: &output)
+        if let codec {
+            do {
+                try codec.compress(pending.scratch, into: &output)
+            } catch {
+                output.moveWriterIndex(to: start)
+                throw error
+            }
+        } else {
+            output.writeImmutableBuffer(pending.scratch)
+        }
+        let total = output.writerIndex - start
+        precondition(total - RecordBatchHeader.logOverhead <= Int32.max, "record batch over 2 GiB")
+        output.setInteger(Int32(total - RecordBatchHeader.logOverhead), at: start + RecordBatchHeader.FieldOffset.batchLength)
+        let covered = RecordBatchHeader.FieldOffset.attributes
+        let crc = CRC32C.checksum(output, at: start + covered, length: total - covered)!
+        output.setInteger(crc, at: start + RecordBatchHeader.FieldOffset.crc)
+        reset()
+        return total
+    }
+
+    /// Finishes the batch into a new buffer (see `finish(into:)`).
+    public func finish(allocator: ByteBufferAllocator = ByteBufferAllocator()) throws(CompressionError) -> ByteBuffer {
+        var output = allocator.buffer(capacity: sizeInBytes)
+        try finish(into: &output)
+        return output
+    }
+
+    /// Drops the records appended since the last `finish`, keeping the producer fields.
+    public func reset() {
+        pending.reset()
+    }
+}
+
+@available(*, unavailable)
+extension RecordBatchBuilder: Sendable {}

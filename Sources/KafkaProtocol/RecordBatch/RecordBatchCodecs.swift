@@ -1,0 +1,52 @@
+import Compression
+import NIOCore
+
+// Glue between record batches and the Compression target.
+
+/// The per-algorithm decompressors of a `RecordBatchDecompressor`, each created on first use.
+@usableFromInline
+struct BatchDecompressorCodecs {
+    private var gzip: Decompressor?
+    private var snappy: Decompressor?
+    private var lz4: Decompressor?
+    private var zstd: Decompressor?
+
+    @usableFromInline
+    init() {}
+
+    private mutating func decompressor(for algorithm: CompressionAlgorithm) -> Decompressor {
+        func cached(_ slot: inout Decompressor?) -> Decompressor {
+            if let decompressor = slot { return decompressor }
+            let decompressor = Decompressor(algorithm: algorithm)
+            slot = decompressor
+            return decompressor
+        }
+        switch algorithm {
+        case .gzip: return cached(&gzip)
+        case .snappy: return cached(&snappy)
+        case .lz4: return cached(&lz4)
+        case .zstd: return cached(&zstd)
+        }
+    }
+
+    /// Appends the decompressed form of `input` to `output`, at most `maxOutputBytes` bytes.
+    mutating func decompress(
+        _ input: ByteBuffer, algorithm: CompressionAlgorithm, into output: inout ByteBuffer, maxOutputBytes: Int
+    ) throws(CompressionError) {
+        try decompressor(for: algorithm).decompress(input, appendingTo: &output, maxOutputBytes: maxOutputBytes)
+    }
+}
+
+/// The compressor of a `RecordBatchBuilder`.
+struct BatchCompressorCodec {
+    let compressor: Compressor
+
+    init(algorithm: CompressionAlgorithm, level: Int?) throws(CompressionError) {
+        self.compressor = try Compressor(algorithm: algorithm, level: level)
+    }
+
+    /// Appends the compressed form of `input`'s readable bytes to `output`.
+    func compress(_ input: ByteBuffer, into output: inout ByteBuffer) throws(CompressionError) {
+        try compressor.compress(input, appendingTo: &output)
+    }
+}
