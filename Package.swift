@@ -78,5 +78,10 @@ let package = Package(
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
+        .testTarget(
+            name: "TributaryCLITests",
+            dependencies: ["TributaryTestSupport"],
+            swiftSettings: swiftSettings
+        ),
     ]
 )

@@ -5,6 +5,7 @@ struct Tributary: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tributary",
         abstract: "Ship logs through Kafka and search them.",
-        version: "0.1.0"
+        version: "0.1.0",
+        subcommands: [BatchCommand.self]
     )
 }
