@@ -1,20 +1,8 @@
+import TributaryTestSupport
 import Foundation
 import KafkaProtocol
 import NIOCore
 import Testing
-
-/// SplitMix64 (as in swift-argument-parser's `Examples/roll/SplitMix64.swift`): small, seedable.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { self.state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-}
 
 /// Hostile input: random bytes, and mutations and truncations of valid encodings, fed to every
 /// message decoder in every version and to `KafkaRequest.decode(frame:)`. The decoders must return
@@ -25,10 +13,7 @@ struct SplitMix64: RandomNumberGenerator {
 @Suite("Messages: hostile input never traps")
 struct MessageFuzzTests {
     static let seed: UInt64 = {
-        if let text = ProcessInfo.processInfo.environment["KAFKA_PROTOCOL_FUZZ_SEED"], let seed = UInt64(text) {
-            return seed
-        }
-        return UInt64.random(in: 0...UInt64.max)
+        SplitMix64.testSeed(environmentVariable: "KAFKA_PROTOCOL_FUZZ_SEED")
     }()
 
     /// Multiplies the iteration counts for a longer soak (`KAFKA_PROTOCOL_FUZZ_SCALE=50`); default 1

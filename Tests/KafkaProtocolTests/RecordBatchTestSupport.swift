@@ -4,35 +4,6 @@ import NIOCore
 
 // Helpers shared by the RecordBatch*Tests and CRC32CTests files.
 
-/// A small seeded PRNG (SplitMix64, as in apple/swift-argument-parser's `Examples/roll`).
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { self.state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-
-    /// A seed from `TRIBUTARY_TEST_SEED` if set (to replay a failure), else a fresh random one.
-    static func testSeed() -> UInt64 {
-        if let text = ProcessInfo.processInfo.environment["TRIBUTARY_TEST_SEED"], let seed = UInt64(text) {
-            return seed
-        }
-        return UInt64.random(in: 0...UInt64.max)
-    }
-}
-
-extension RandomNumberGenerator {
-    mutating func bytes(_ count: Int) -> [UInt8] {
-        (0..<count).map { _ in UInt8.random(in: 0...255, using: &self) }
-    }
-}
-
 /// A record as the tests describe it, comparable with what a decoder returns.
 struct TestRecord: Equatable, CustomStringConvertible {
     struct Header: Equatable {
