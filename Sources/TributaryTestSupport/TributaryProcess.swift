@@ -27,31 +27,9 @@ public enum TributaryProcess {
 
     /// Runs `executable` (an absolute path, or a name looked up on `PATH`) with `arguments` and waits for it.
     public static func run(executable: String, _ arguments: [String], stdin: Data = Data()) throws -> Result {
-        let process = Process()
-        if executable.hasPrefix("/") {
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = arguments
-        } else {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = [executable] + arguments
-        }
-        let input = Pipe(), output = Pipe(), error = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = error
-        try process.run()
-        // Feed stdin and drain both outputs concurrently so no pipe fills up and blocks the child.
-        let group = DispatchGroup()
-        nonisolated(unsafe) var out = Data(), err = Data()
-        DispatchQueue.global().async(group: group) { out = output.fileHandleForReading.readDataToEndOfFile() }
-        DispatchQueue.global().async(group: group) { err = error.fileHandleForReading.readDataToEndOfFile() }
-        DispatchQueue.global().async(group: group) {
-            try? input.fileHandleForWriting.write(contentsOf: stdin)
-            try? input.fileHandleForWriting.close()
-        }
-        process.waitUntilExit()
-        group.wait()
-        let status = process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
-        return Result(status: status, stdout: out, stderr: String(decoding: err, as: UTF8.self))
+        let output = try ProcessRunner.run(executable, arguments, stdin: [UInt8](stdin))
+        return Result(
+            status: output.terminatedBySignal ? 128 + output.exitCode : output.exitCode,
+            stdout: Data(output.stdout), stderr: output.stderr)
     }
 }

@@ -1,3 +1,4 @@
+import TributaryTestSupport
 import Compression
 import NIOCore
 import Testing

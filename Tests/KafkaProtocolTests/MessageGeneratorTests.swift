@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TributaryTestSupport
 
 /// The generated files are what `scripts/gen-kafka-messages.py` produces from the JSON definitions:
 /// nobody edited them by hand and nobody forgot to re-run the generator.
@@ -18,16 +19,8 @@ struct MessageGeneratorTests {
         "gen-kafka-messages.py --check reports no difference",
         .enabled(if: canRun, "needs ../shared/kafka-spec/messages next to the repository"))
     func generatedFilesAreUpToDate() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "scripts/gen-kafka-messages.py", "--check"]
-        process.currentDirectoryURL = Self.repositoryRoot
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "re-run scripts/gen-kafka-messages.py:\n\(text)")
+        let output = try ProcessRunner.run(
+            "python3", ["scripts/gen-kafka-messages.py", "--check"], currentDirectory: Self.repositoryRoot.path)
+        #expect(output.succeeded, "re-run scripts/gen-kafka-messages.py:\n\(output.stderr)\n\(String(decoding: output.stdout, as: UTF8.self))")
     }
 }

@@ -1,3 +1,4 @@
+import TributaryTestSupport
 import Foundation
 import KafkaProtocol
 import NIOCore
@@ -130,20 +131,10 @@ enum Python {
 
     @discardableResult
     static func run(_ script: String, arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script] + arguments
-        let stdout = Pipe()
-        let stderr = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        try process.run()
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
-        let errors = stderr.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw PythonError(description: "python3 exited \(process.terminationStatus): \(String(decoding: errors, as: UTF8.self))")
+        let output = try ProcessRunner.run("python3", ["-c", script] + arguments)
+        guard output.succeeded else {
+            throw PythonError(description: "python3 exited \(output.exitCode): \(output.stderr)")
         }
-        return String(decoding: output, as: UTF8.self)
+        return String(decoding: output.stdout, as: UTF8.self)
     }
 }

@@ -1,33 +1,32 @@
 import Foundation
-import TributaryTestSupport
 
 /// Runs a command-line program to completion with bytes on stdin, capturing stdout and stderr.
 ///
 /// Standard input, output and error go through files in a temporary directory, so a child that writes megabytes
 /// before it reads everything cannot deadlock on a full pipe.
-struct ProcessRunner {
+public struct ProcessRunner {
     /// The result of one run.
-    struct Output {
+    public struct Output: Sendable {
         /// The exit status (or the terminating signal's number when `terminatedBySignal`).
-        var exitCode: Int32
+        public var exitCode: Int32
         /// Whether the child was killed by a signal.
-        var terminatedBySignal: Bool
+        public var terminatedBySignal: Bool
         /// Everything the child wrote to stdout.
-        var stdout: [UInt8]
+        public var stdout: [UInt8]
         /// Everything the child wrote to stderr, as UTF-8 text.
-        var stderr: String
+        public var stderr: String
 
         /// Whether the child exited normally with status 0.
-        var succeeded: Bool { !self.terminatedBySignal && self.exitCode == 0 }
+        public var succeeded: Bool { !self.terminatedBySignal && self.exitCode == 0 }
     }
 
     /// A failure to start the program.
-    struct LaunchError: Error, CustomStringConvertible {
-        var description: String
+    public struct LaunchError: Error, CustomStringConvertible {
+        public var description: String
     }
 
     /// The absolute path of `program` found on `PATH`, or `nil`.
-    static func executablePath(_ program: String) -> String? {
+    public static func executablePath(_ program: String) -> String? {
         if program.contains("/") {
             return FileManager.default.isExecutableFile(atPath: program) ? program : nil
         }
@@ -42,7 +41,9 @@ struct ProcessRunner {
     /// Runs `program` (looked up on `PATH`) with `arguments`, feeding `stdin`, and waits for it to exit.
     ///
     /// - Throws: `LaunchError` if the program is not on `PATH` or cannot be started.
-    static func run(_ program: String, _ arguments: [String], stdin: [UInt8] = []) throws -> Output {
+    public static func run(
+        _ program: String, _ arguments: [String], stdin: [UInt8] = [], currentDirectory: String? = nil
+    ) throws -> Output {
         guard let executable = executablePath(program) else {
             throw LaunchError(description: "\(program) not found on PATH")
         }
@@ -63,6 +64,7 @@ struct ProcessRunner {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
         process.standardInput = inHandle
         process.standardOutput = outHandle
         process.standardError = errHandle
@@ -86,12 +88,12 @@ struct ProcessRunner {
     }
 
     /// Runs `python3 -c script` with `stdin`.
-    static func python(_ script: String, stdin: [UInt8] = []) throws -> Output {
+    public static func python(_ script: String, stdin: [UInt8] = []) throws -> Output {
         try run("python3", ["-c", script], stdin: stdin)
     }
 
     /// Whether `python3` can import every module in `modules`.
-    static func pythonHasModules(_ modules: [String]) -> Bool {
+    public static func pythonHasModules(_ modules: [String]) -> Bool {
         let imports = modules.map { "import \($0)" }.joined(separator: "; ")
         return (try? python(imports).succeeded) ?? false
     }
