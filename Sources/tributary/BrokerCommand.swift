@@ -49,6 +49,9 @@ struct BrokerCommand: AsyncParsableCommand {
     @Option(help: "Close connections idle for this many milliseconds (connections.max.idle.ms).")
     var connectionsMaxIdleMs: Int64 = 600_000
 
+    @Option(help: "Milliseconds a new consumer group waits for members before its first rebalance.")
+    var groupInitialRebalanceDelayMs: Int64 = 3000
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -80,13 +83,14 @@ struct BrokerCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "tributary.broker")
         let (host, port) = parseListen()!
-        let configuration = KafkaBrokerConfiguration(
+        var configuration = KafkaBrokerConfiguration(
             listener: .init(
                 host: host, port: port, maximumFrameBytes: maxRequestBytes,
                 idleTimeout: .milliseconds(connectionsMaxIdleMs)),
             dataDirectory: data, defaultPartitions: partitions, autoCreateTopics: autoCreate,
             retentionMs: retentionMs, retentionBytes: retentionBytes, segmentBytes: segmentBytes,
             maxMessageBytes: maxMessageBytes)
+        configuration.groupInitialRebalanceDelay = .milliseconds(groupInitialRebalanceDelayMs)
         let broker = try await KafkaBrokerServer.start(configuration: configuration, logger: logger)
 
         // Signals become a graceful shutdown; the default action (die) is switched off first.

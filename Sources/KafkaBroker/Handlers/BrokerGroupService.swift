@@ -1,5 +1,5 @@
 public import KafkaProtocol
-import NIOCore
+internal import NIOCore
 
 /// What the handlers need from the group coordinator: the classic consumer-group APIs.
 ///
@@ -17,6 +17,8 @@ public protocol BrokerGroupService: Sendable {
     func commitOffsets(_ request: OffsetCommitRequest, version: Int16) async -> OffsetCommitResponse
     /// OffsetFetch.
     func fetchOffsets(_ request: OffsetFetchRequest, version: Int16) async -> OffsetFetchResponse
+    /// Runs the session and rebalance timers until the task is cancelled.
+    func run() async
     /// Persists and stops timers.
     func close() async
 }

@@ -1,6 +1,6 @@
-import KafkaProtocol
-import Logging
-import NIOCore
+internal import KafkaProtocol
+internal import Logging
+internal import NIOCore
 
 extension BrokerHandlers {
     /// Produce: append each partition's batches, then (acks 1 or -1) wait until they are durable.

@@ -1,6 +1,6 @@
-import KafkaProtocol
-import Logging
-import NIOCore
+internal import KafkaProtocol
+internal import Logging
+internal import NIOCore
 
 /// Kafka's config resource types (`ConfigResource.Type`).
 private enum ConfigResourceType: Int8 {

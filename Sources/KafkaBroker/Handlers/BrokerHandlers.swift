@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+internal import Glibc
 #endif
 public import Logging
-import KafkaProtocol
-import NIOCore
+internal import KafkaProtocol
+internal import NIOCore
 
 /// The request handlers of the single-node broker, one method per API (in `BrokerHandlers+<API>.swift`),
 /// over the partition logs (``BrokerLogStore``) and the group coordinator.

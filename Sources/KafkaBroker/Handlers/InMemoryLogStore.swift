@@ -1,4 +1,4 @@
-import KafkaProtocol
+internal import KafkaProtocol
 public import NIOCore
 
 /// A ``BrokerLogStore`` in memory: no durability, no retention, no idempotence checks.

@@ -19,6 +19,9 @@ public struct KafkaBrokerConfiguration: Sendable {
     public var segmentBytes: Int64?
     /// Largest record batch accepted (`max.message.bytes`). Default: 1 MiB + 12 bytes (Kafka's).
     public var maxMessageBytes: Int32
+    /// How long a new group waits for more members before its first rebalance
+    /// (`group.initial.rebalance.delay.ms`). Default: 3 s.
+    public var groupInitialRebalanceDelay: Duration = .seconds(3)
 
     /// Creates a configuration; unspecified values take the defaults above.
     public init(
@@ -81,10 +84,22 @@ public final class KafkaBrokerServer: Sendable {
         return KafkaBrokerServer(listener: listener, handlers: handlers, logger: logger)
     }
 
-    /// Serves until ``triggerGracefulShutdown()``; then closes storage.
+    /// Serves until ``triggerGracefulShutdown()``; then closes groups and storage.
     public func run() async throws {
-        try await self.listener.run(responder: KafkaRequestRouter(broker: self.handlers, logger: self.logger))
-        await self.handlers.close()
+        let handlers = self.handlers
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                if let groups = handlers.groups {
+                    group.addTask { await groups.run() }
+                }
+                try await self.listener.run(responder: KafkaRequestRouter(broker: handlers, logger: self.logger))
+                group.cancelAll()
+            }
+        } catch {
+            await handlers.close()
+            throw error
+        }
+        await handlers.close()
     }
 
     /// Stops accepting and closes connections once their current request is answered.
@@ -104,6 +119,11 @@ extension KafkaBrokerServer {
     static func openGroups(
         configuration: KafkaBrokerConfiguration, store: any BrokerLogStore, logger: Logger
     ) async throws -> (any BrokerGroupService)? {
-        nil
+        let offsets = try OffsetStore(
+            dataDirectory: configuration.dataDirectory, logger: Logger(label: "tributary.broker.offsets"))
+        return GroupCoordinator(
+            configuration: GroupCoordinatorConfiguration(
+                nodeId: 0, initialRebalanceDelay: configuration.groupInitialRebalanceDelay),
+            offsetStore: offsets, logger: Logger(label: "tributary.broker.groups"))
     }
 }

@@ -1,6 +1,6 @@
 public import Logging
 public import NIOCore
-import KafkaProtocol
+internal import KafkaProtocol
 
 /// Decodes request frames, applies the broker's version rules and hands each request to its
 /// handler; the network layer's ``KafkaFrameResponder``.

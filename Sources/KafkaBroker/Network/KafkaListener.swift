@@ -1,7 +1,7 @@
 public import Logging
 public import NIOCore
-import Synchronization
-import NIOPosix
+internal import Synchronization
+public import NIOPosix
 
 /// The broker's TCP listener: accepts connections, cuts frames, hands each request to a
 /// ``KafkaFrameResponder`` and writes the answers back in order.
