@@ -1,4 +1,4 @@
-internal import KafkaProtocol
+import KafkaProtocol
 
 /// ApiVersions (API key 18), with Kafka's special rules (KIP-511).
 enum ApiVersionsHandler {

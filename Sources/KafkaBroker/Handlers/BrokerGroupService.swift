@@ -1,5 +1,5 @@
 public import KafkaProtocol
-internal import NIOCore
+import NIOCore
 
 /// What the handlers need from the group coordinator: the classic consumer-group APIs.
 ///

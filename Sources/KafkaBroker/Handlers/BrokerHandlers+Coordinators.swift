@@ -1,6 +1,6 @@
-internal import KafkaProtocol
-internal import Logging
-internal import NIOCore
+import KafkaProtocol
+import Logging
+import NIOCore
 
 extension BrokerHandlers {
     /// InitProducerId for idempotent producers: a fresh producer id with epoch 0, or the same id

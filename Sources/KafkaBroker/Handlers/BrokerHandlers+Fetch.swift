@@ -1,6 +1,6 @@
-internal import KafkaProtocol
-internal import Logging
-internal import NIOCore
+import KafkaProtocol
+import Logging
+import NIOCore
 
 extension BrokerHandlers {
     /// Fetch: stored batches as they are, from each partition's fetch offset up to the high

@@ -1,6 +1,6 @@
-internal import KafkaProtocol
-internal import Logging
-internal import NIOCore
+import KafkaProtocol
+import Logging
+import NIOCore
 
 extension BrokerHandlers {
     /// ListOffsets: -1 latest (the high watermark), -2 earliest (the log start offset), -3 (max

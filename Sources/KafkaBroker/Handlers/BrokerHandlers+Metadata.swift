@@ -1,6 +1,6 @@
-internal import KafkaProtocol
-internal import Logging
-internal import NIOCore
+import KafkaProtocol
+import Logging
+import NIOCore
 
 extension BrokerHandlers {
     /// Metadata: this node as the only broker, controller and leader of every partition.

@@ -1,12 +1,12 @@
-internal import KafkaProtocol
-internal import Logging
-internal import NIOCore
+import KafkaProtocol
+import Logging
+import NIOCore
 
 extension BrokerHandlers {
     /// Produce: append each partition's batches, then (acks 1 or -1) wait until they are durable.
     ///
     /// With a single node, acks=1 and acks=-1 mean the same: answered after the fsync. With acks=0
-    /// the caller sends no response. Transactional produces are refused: this broker has no
+    /// the caller sends no response (but the fsync is still awaited). Transactional produces are refused: this broker has no
     /// transaction coordinator.
     func produce(_ request: ProduceRequest, version: Int16) async -> ProduceResponse {
         var refusal: (KafkaErrorCode, String)?
@@ -60,8 +60,10 @@ extension BrokerHandlers {
             }
             response.responses.append(topicResponse)
         }
-        guard request.acks != 0 else { return response }
-        // Group commit: every partition's fsync is shared with whatever else is in flight.
+        // Group commit: every partition's fsync is shared with whatever else is in flight. With
+        // acks=0 nobody hears the answer, but the fsync is still awaited: the high watermark (what
+        // consumers see) only covers durable data, and this keeps one such producer from running
+        // unboundedly ahead of the disk.
         for item in pending {
             do throws(BrokerStoreError) {
                 try await store.waitDurable(topic: item.topicName, partition: item.partitionIndex, through: item.lastOffset)

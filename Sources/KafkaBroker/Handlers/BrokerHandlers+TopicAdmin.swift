@@ -1,6 +1,6 @@
-internal import KafkaProtocol
-internal import Logging
-internal import NIOCore
+import KafkaProtocol
+import Logging
+import NIOCore
 
 /// Kafka's config resource types (`ConfigResource.Type`).
 private enum ConfigResourceType: Int8 {

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-internal import Glibc
+import Glibc
 #endif
 public import Logging
-internal import KafkaProtocol
-internal import NIOCore
+import KafkaProtocol
+import NIOCore
 
 /// The request handlers of the single-node broker, one method per API (in `BrokerHandlers+<API>.swift`),
 /// over the partition logs (``BrokerLogStore``) and the group coordinator.

@@ -37,6 +37,8 @@ public protocol BrokerLogStore: Sendable {
     func waitForData(topic: String, partition: Int32, after offset: Int64, timeout: Duration) async
     /// Earliest, latest, or the first offset whose timestamp is at least `timestampMs`.
     func listOffset(topic: String, partition: Int32, timestampMs: Int64) async throws(BrokerStoreError) -> BrokerListedOffset
+    /// Deletes segments past their topic's retention; called periodically.
+    func enforceRetention(nowMs: Int64) async
     /// Flushes and closes everything.
     func close() async
 }

@@ -1,4 +1,4 @@
-internal import KafkaProtocol
+import KafkaProtocol
 public import NIOCore
 
 /// A ``BrokerLogStore`` in memory: no durability, no retention, no idempotence checks.
@@ -146,6 +146,8 @@ public actor InMemoryLogStore: BrokerLogStore {
             return BrokerListedOffset(offset: -1, timestampMs: -1)
         }
     }
+
+    public func enforceRetention(nowMs: Int64) {}
 
     public func close() {}
 }

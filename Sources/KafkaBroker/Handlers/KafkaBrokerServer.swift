@@ -22,6 +22,8 @@ public struct KafkaBrokerConfiguration: Sendable {
     /// How long a new group waits for more members before its first rebalance
     /// (`group.initial.rebalance.delay.ms`). Default: 3 s.
     public var groupInitialRebalanceDelay: Duration = .seconds(3)
+    /// How often retention runs (`log.retention.check.interval.ms`). Default: 5 minutes.
+    public var retentionCheckInterval: Duration = .seconds(300)
 
     /// Creates a configuration; unspecified values take the defaults above.
     public init(
@@ -48,11 +50,13 @@ public final class KafkaBrokerServer: Sendable {
     private let listener: KafkaListener
     private let handlers: BrokerHandlers
     private let logger: Logger
+    private let retentionCheckInterval: Duration
 
     /// The bound address (with the real port if port 0 was configured).
     public var localAddress: SocketAddress { self.listener.localAddress }
 
-    private init(listener: KafkaListener, handlers: BrokerHandlers, logger: Logger) {
+    private init(listener: KafkaListener, handlers: BrokerHandlers, retentionCheckInterval: Duration, logger: Logger) {
+        self.retentionCheckInterval = retentionCheckInterval
         self.listener = listener
         self.handlers = handlers
         self.logger = logger
@@ -81,7 +85,8 @@ public final class KafkaBrokerServer: Sendable {
         let policy = BrokerHandlers.Policy(
             autoCreateTopics: configuration.autoCreateTopics, defaultPartitions: configuration.defaultPartitions)
         let handlers = BrokerHandlers(identity: identity, policy: policy, store: store, groups: groups, logger: logger)
-        return KafkaBrokerServer(listener: listener, handlers: handlers, logger: logger)
+        return KafkaBrokerServer(
+            listener: listener, handlers: handlers, retentionCheckInterval: configuration.retentionCheckInterval, logger: logger)
     }
 
     /// Serves until ``triggerGracefulShutdown()``; then closes groups and storage.
@@ -91,6 +96,14 @@ public final class KafkaBrokerServer: Sendable {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 if let groups = handlers.groups {
                     group.addTask { await groups.run() }
+                }
+                let store = handlers.store
+                let interval = self.retentionCheckInterval
+                group.addTask {
+                    // Kafka's log.retention.check.interval.ms: a periodic sweep, not an event.
+                    while (try? await Task.sleep(for: interval)) != nil {
+                        await store.enforceRetention(nowMs: BrokerHandlers.nowMs())
+                    }
                 }
                 try await self.listener.run(responder: KafkaRequestRouter(broker: handlers, logger: self.logger))
                 group.cancelAll()
@@ -109,10 +122,18 @@ public final class KafkaBrokerServer: Sendable {
 }
 
 extension KafkaBrokerServer {
-    /// The partition logs for `configuration` (until the durable storage is wired in: memory).
+    /// Opens the partition logs in the data directory with the configured topic defaults.
     static func openStore(configuration: KafkaBrokerConfiguration, logger: Logger) async throws -> any BrokerLogStore {
-        logger.warning("durable storage is not wired in yet: topics live in memory")
-        return InMemoryLogStore(defaultPartitions: configuration.defaultPartitions)
+        var storage = LogManager.Configuration(dataDirectory: configuration.dataDirectory)
+        var defaults = TopicConfig.kafkaDefaults
+        if let value = configuration.retentionMs { defaults.retentionMs = value }
+        if let value = configuration.retentionBytes { defaults.retentionBytes = value }
+        if let value = configuration.segmentBytes { defaults.segmentBytes = Int(value) }
+        defaults.maxMessageBytes = Int(configuration.maxMessageBytes)
+        storage.topicDefaults = defaults
+        storage.defaultPartitions = configuration.defaultPartitions
+        storage.autoCreateTopics = false  // the Metadata handler decides (allowAutoTopicCreation)
+        return DurableLogStore(logs: try LogManager(configuration: storage, logger: Logger(label: "tributary.broker.storage")))
     }
 
     /// The group coordinator for `configuration`, if this build has one.

@@ -1,6 +1,6 @@
 public import Logging
 public import NIOCore
-internal import KafkaProtocol
+import KafkaProtocol
 
 /// Decodes request frames, applies the broker's version rules and hands each request to its
 /// handler; the network layer's ``KafkaFrameResponder``.

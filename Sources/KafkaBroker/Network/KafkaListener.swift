@@ -1,6 +1,6 @@
 public import Logging
 public import NIOCore
-internal import Synchronization
+import Synchronization
 public import NIOPosix
 
 /// The broker's TCP listener: accepts connections, cuts frames, hands each request to a
