@@ -33,6 +33,14 @@ enum BrokerTestHarness {
         return path.split(separator: ":").contains { FileManager.default.isExecutableFile(atPath: "\($0)/\(program)") }
     }
 
+    /// Whether `python3` can import kafka-python.
+    static let hasKafkaPython: Bool = {
+        guard commandExists("python3"),
+            let result = try? TributaryProcess.run(executable: "python3", ["-c", "import kafka"])
+        else { return false }
+        return result.status == 0
+    }()
+
     /// `<repo>/../shared/data/loghub`, found from this file's path.
     static var loghubDirectory: URL {
         URL(fileURLWithPath: #filePath)
