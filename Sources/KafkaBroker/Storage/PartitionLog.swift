@@ -18,7 +18,8 @@ import NIOPosix
 /// ```
 /// Typical fetch:
 /// ```swift
-/// if log.highWatermark <= fetchOffset { await log.waitForData(after: fetchOffset - 1, timeout: .milliseconds(maxWaitMs)) }
+/// await log.waitForData(after: fetchOffset, timeout: .milliseconds(maxWaitMs))  // returns at once if there is data
+
 /// let result = try log.read(from: fetchOffset, maxBytes: partitionMaxBytes)
 /// ```
 public final class PartitionLog: @unchecked Sendable {
@@ -123,6 +124,8 @@ public final class PartitionLog: @unchecked Sendable {
     var segmentCount: Int { lock.withLock { state.segments.count } }
     /// Base offsets of the segments, oldest first.
     var segmentBaseOffsets: [Int64] { lock.withLock { state.segments.map(\.baseOffset) } }
+    /// Sizes of the segments, oldest first.
+    var segmentSizes: [Int] { lock.withLock { state.segments.map(\.size) } }
     /// Group-commit fsyncs so far.
     var flushCount: Int { lock.withLock { state.flushCount } }
 
@@ -321,15 +324,20 @@ public final class PartitionLog: @unchecked Sendable {
     /// `isFlushing` set; clears it.
     private func flush() async throws(StorageError) {
         let (target, segment) = lock.withLock { (state.logEndOffset, state.segments[state.segments.count - 1]) }
-        var failure: StorageError? = nil
-        do {
-            try await NIOThreadPool.singleton.runIfActive {
-                try segment.log.sync()
+        // On the thread pool, and not cancellable: other producers' acknowledgements depend on it.
+        let failure: StorageError? = await withCheckedContinuation { (continuation: CheckedContinuation<StorageError?, Never>) in
+            NIOThreadPool.singleton.submit { workState in
+                guard workState == .active else {
+                    continuation.resume(returning: StorageError(.kafkaStorageError, "the I/O thread pool is shut down"))
+                    return
+                }
+                do throws(StorageError) {
+                    try segment.log.sync()
+                    continuation.resume(returning: nil)
+                } catch {
+                    continuation.resume(returning: error)
+                }
             }
-        } catch let error as StorageError {
-            failure = error
-        } catch {
-            failure = StorageError(.kafkaStorageError, "fsync of \(segment.logPath) failed: \(error)")
         }
         let waitersToWake: [(CheckedContinuation<DurableWake, Never>, DurableWake)]
         let dataToWake: [CheckedContinuation<Void, Never>]
@@ -377,21 +385,26 @@ public final class PartitionLog: @unchecked Sendable {
 
     // MARK: Long poll
 
-    /// Waits until the high watermark passes `offset` (data at `offset + 1` or later... that is,
-    /// `highWatermark > offset`), the timeout expires, or the task is cancelled: the Fetch long
-    /// poll. Event-driven: the group commit that advances the high watermark wakes the waiter.
+    /// Waits until a record at `offset` is readable (`highWatermark > offset`), the timeout
+    /// expires, the log is closed or deleted, or the task is cancelled: the Fetch long poll (pass
+    /// the fetch offset). Event-driven: the group commit that advances the high watermark wakes
+    /// the waiter; nothing polls.
     ///
     /// - Returns: whether the high watermark is above `offset` on return.
     @discardableResult
     public func waitForData(after offset: Int64, timeout: Duration) async -> Bool {
-        if lock.withLock({ state.durableEndOffset > offset || state.closedError != nil }) { return true }
+        let ready = lock.withLock { () -> Bool? in
+            if state.closedError != nil { return false }
+            return state.durableEndOffset > offset ? true : nil
+        }
+        if let ready { return ready }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.waitForHighWatermark(above: offset) }
             group.addTask { try? await Task.sleep(for: timeout) }
             await group.next()
             group.cancelAll()
         }
-        return lock.withLock { state.durableEndOffset > offset }
+        return lock.withLock { state.closedError == nil && state.durableEndOffset > offset }
     }
 
     private func waitForHighWatermark(above offset: Int64) async {
