@@ -238,7 +238,7 @@ public final class PartitionLog: @unchecked Sendable {
             }
             var at = start
             for header in assigned {
-                try segment.noteAppended(
+                segment.noteAppended(
                     header, at: at, appendTime: now, indexIntervalBytes: indexIntervalBytes, persistIndexes: true)
                 at += header.totalSize
             }
