@@ -200,3 +200,48 @@ struct StoragePartitionLogTests {
         try manager.close()
     }
 }
+
+@Suite("Storage: segment rolling")
+struct StorageRollTests {
+    @Test("segments roll by segment.ms, counted on the broker's clock from the first append")
+    func rollByTime() async throws {
+        let fixture = try StorageFixture()
+        let (manager, log) = try fixture.openWithTopic(configs: ["segment.ms": "1000"])
+        _ = try log.append(try TestBatches.make(count: 1, timestamp: 1), now: 10_000)
+        _ = try log.append(try TestBatches.make(count: 1, timestamp: 1), now: 10_900)
+        #expect(log.segmentCount == 1)
+        _ = try log.append(try TestBatches.make(count: 1, timestamp: 1), now: 11_001)
+        #expect(log.segmentBaseOffsets == [0, 2])
+        try await log.waitDurable(through: 2)
+        #expect(try log.readAll().map(\.offset) == [0, 1, 2])
+        try manager.close()
+    }
+
+    @Test("a produce larger than segment.bytes is RECORD_LIST_TOO_LARGE")
+    func tooLargeForSegment() throws {
+        let fixture = try StorageFixture()
+        let (manager, log) = try fixture.openWithTopic(configs: ["segment.bytes": "100"])
+        let batch = try TestBatches.make(count: 5, valueSize: 50)
+        do {
+            _ = try log.append(batch, now: 0)
+            Issue.record("append succeeded")
+        } catch {
+            #expect(error.code == .recordListTooLarge)
+        }
+        try manager.close()
+    }
+
+    @Test("topic names differing only in '.' and '_' collide, as in Kafka")
+    func dotUnderscoreCollision() throws {
+        let fixture = try StorageFixture()
+        let manager = try fixture.open()
+        try manager.createTopic(name: "a.b", partitions: 1, configs: [:])
+        do {
+            try manager.createTopic(name: "a_b", partitions: 1, configs: [:])
+            Issue.record("created a_b beside a.b")
+        } catch {
+            #expect(error.code == .invalidTopicException)
+        }
+        try manager.close()
+    }
+}

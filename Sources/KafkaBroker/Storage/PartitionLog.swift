@@ -86,6 +86,8 @@ public final class PartitionLog: @unchecked Sendable {
         var closedError: StorageError?
         /// Number of group-commit fsyncs performed (for tests and metrics).
         var flushCount = 0
+        /// Test hook: the next group-commit fsync fails with this instead of running.
+        var injectedFlushFailure: StorageError?
     }
 
     /// How a `waitDurable` caller is woken.
@@ -128,6 +130,11 @@ public final class PartitionLog: @unchecked Sendable {
     var segmentSizes: [Int] { lock.withLock { state.segments.map(\.size) } }
     /// Group-commit fsyncs so far.
     var flushCount: Int { lock.withLock { state.flushCount } }
+
+    /// Test hook: makes the next group-commit fsync fail with `error`.
+    func injectFlushFailure(_ error: StorageError) {
+        lock.withLock { state.injectedFlushFailure = error }
+    }
 
     /// Replaces the configuration (AlterConfigs); takes effect for the next append and retention run.
     func updateConfig(_ config: TopicConfig) {
@@ -323,9 +330,16 @@ public final class PartitionLog: @unchecked Sendable {
     /// then advances the high watermark and wakes the waiters it covers. Called with
     /// `isFlushing` set; clears it.
     private func flush() async throws(StorageError) {
-        let (target, segment) = lock.withLock { (state.logEndOffset, state.segments[state.segments.count - 1]) }
+        let (target, segment, injected) = lock.withLock {
+            defer { state.injectedFlushFailure = nil }
+            return (state.logEndOffset, state.segments[state.segments.count - 1], state.injectedFlushFailure)
+        }
         // On the thread pool, and not cancellable: other producers' acknowledgements depend on it.
         let failure: StorageError? = await withCheckedContinuation { (continuation: CheckedContinuation<StorageError?, Never>) in
+            if let injected {
+                continuation.resume(returning: injected)
+                return
+            }
             NIOThreadPool.singleton.submit { workState in
                 guard workState == .active else {
                     continuation.resume(returning: StorageError(.kafkaStorageError, "the I/O thread pool is shut down"))
@@ -346,9 +360,18 @@ public final class PartitionLog: @unchecked Sendable {
             var wake: [(CheckedContinuation<DurableWake, Never>, DurableWake)] = []
             var data: [CheckedContinuation<Void, Never>] = []
             if let failure {
-                // Nothing new is durable; everyone waiting gets the error (the produce fails).
-                wake = state.durableWaiters.map { ($0.continuation, .failed(failure)) }
+                // After a failed fsync the kernel may have dropped the dirty pages: what is on disk
+                // is unknown. As Kafka does for a failed log directory, take the partition offline;
+                // a restart recovers it from what is really on disk. Nothing new is durable, and
+                // every waiter fails (the produce is not acknowledged).
+                let offline = StorageError(
+                    .kafkaStorageError,
+                    "\(topic)-\(partition) is offline after a failed fsync (\(failure.message)); restart to recover")
+                if state.closedError == nil { state.closedError = offline }
+                wake = state.durableWaiters.map { ($0.continuation, .failed(offline)) }
+                data = state.dataWaiters.values.map(\.continuation)
                 state.durableWaiters = []
+                state.dataWaiters = [:]
                 return (wake, data)
             }
             state.flushCount += 1
@@ -378,8 +401,9 @@ public final class PartitionLog: @unchecked Sendable {
         for (continuation, wake) in waitersToWake { continuation.resume(returning: wake) }
         for continuation in dataToWake { continuation.resume() }
         if let failure {
-            logger.error("fsync failed", metadata: ["partition": "\(topic)-\(partition)", "error": "\(failure)"])
-            throw failure
+            logger.error(
+                "fsync failed, partition offline", metadata: ["partition": "\(topic)-\(partition)", "error": "\(failure)"])
+            throw lock.withLock { state.closedError ?? failure }
         }
     }
 
