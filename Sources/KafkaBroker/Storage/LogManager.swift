@@ -184,6 +184,11 @@ public final class LogManager: @unchecked Sendable {
         lock.withLock { topicsByName[name]?.info }
     }
 
+    /// The topic whose id is `id` (Fetch v13+, DeleteTopics v6+ name topics by id), if any.
+    public func topic(withID id: KafkaUUID) -> TopicInfo? {
+        lock.withLock { topicsByName.values.first { $0.info.topicID == id }?.info }
+    }
+
     /// The log of partition `index` of `topic`, `nil` if either does not exist.
     public func partition(topic: String, index: Int32) -> PartitionLog? {
         lock.withLock {

@@ -64,6 +64,8 @@ final class LogSegment: @unchecked Sendable {
     var bytesSinceIndexEntry = 0
     /// Timestamp of the last time index entry (-1 if none).
     var lastIndexedTimestamp: Int64 = -1
+    /// Set when writing an index entry failed: the files must be rewritten from memory.
+    var indexFilesNeedRewrite = false
 
     /// `<20-digit base>` as Kafka names segment files.
     static func fileStem(_ baseOffset: Int64) -> String {
@@ -94,9 +96,13 @@ final class LogSegment: @unchecked Sendable {
     /// Records that the batch with `header` now sits at `position` (the old `size`) and takes
     /// `header.totalSize` bytes: updates size, offsets, timestamps and the indexes (in memory and,
     /// if `persistIndexes`, in the index files).
+    ///
+    /// A failed index file write is not an error for the append (the batch is already in the
+    /// log): the in-memory index stays right and the files are rewritten when the segment is
+    /// sealed or closed (`indexFilesNeedRewrite`), or rebuilt by recovery after a crash.
     func noteAppended(
         _ header: RecordBatchHeader, at position: Int, appendTime: Int64, indexIntervalBytes: Int, persistIndexes: Bool
-    ) throws(StorageError) {
+    ) {
         if rollTimestamp == nil { rollTimestamp = appendTime }
         if bytesSinceIndexEntry >= indexIntervalBytes || offsetIndex.isEmpty {
             let entry = OffsetIndexEntry(
@@ -106,7 +112,11 @@ final class LogSegment: @unchecked Sendable {
                 var bytes = ByteBuffer()
                 bytes.writeInteger(entry.relativeOffset)
                 bytes.writeInteger(entry.position)
-                try offsetIndexFile.write(bytes, at: (offsetIndex.count - 1) * Self.offsetIndexEntrySize)
+                do {
+                    try offsetIndexFile.write(bytes, at: (offsetIndex.count - 1) * Self.offsetIndexEntrySize)
+                } catch {
+                    indexFilesNeedRewrite = true
+                }
             }
             bytesSinceIndexEntry = 0
             let newMax = max(maxTimestamp, header.maxTimestamp)
@@ -118,7 +128,11 @@ final class LogSegment: @unchecked Sendable {
                     var bytes = ByteBuffer()
                     bytes.writeInteger(timeEntry.timestamp)
                     bytes.writeInteger(timeEntry.relativeOffset)
-                    try timeIndexFile.write(bytes, at: (timeIndex.count - 1) * Self.timeIndexEntrySize)
+                    do {
+                        try timeIndexFile.write(bytes, at: (timeIndex.count - 1) * Self.timeIndexEntrySize)
+                    } catch {
+                        indexFilesNeedRewrite = true
+                    }
                 }
             }
         }
@@ -148,8 +162,13 @@ final class LogSegment: @unchecked Sendable {
         try timeIndexFile.write(times, at: 0)
     }
 
-    /// fsyncs the log and both indexes (when the segment is sealed, and at close).
+    /// fsyncs the log and both indexes (when the segment is sealed, and at close), rewriting the
+    /// index files first if an entry could not be written.
     func syncAll() throws(StorageError) {
+        if indexFilesNeedRewrite {
+            try rewriteIndexFiles()
+            indexFilesNeedRewrite = false
+        }
         try log.sync()
         try offsetIndexFile.sync()
         try timeIndexFile.sync()

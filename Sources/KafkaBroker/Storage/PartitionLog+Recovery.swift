@@ -97,7 +97,7 @@ extension PartitionLog {
                     segment.log, from: 0, fileSize: fileSize, firstOffset: base, verifyChecksums: true,
                     chunkBytes: scanChunkBytes
                 ) { (header, position) throws(StorageError) in
-                    try segment.noteAppended(
+                    segment.noteAppended(
                         header, at: position, appendTime: segment.lastAppendTime, indexIntervalBytes: indexIntervalBytes,
                         persistIndexes: false)
                     if needsProducerState { producers.record(header) }
@@ -180,7 +180,7 @@ extension PartitionLog {
                 segment.bytesSinceIndexEntry = header.totalSize
             } else {
                 let before = segment.offsetIndex.count
-                try segment.noteAppended(
+                segment.noteAppended(
                     header, at: position, appendTime: segment.lastAppendTime, indexIntervalBytes: Int.max,
                     persistIndexes: false)
                 if segment.offsetIndex.count != before { consistent = false }

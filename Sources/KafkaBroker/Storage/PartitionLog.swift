@@ -18,7 +18,8 @@ import NIOPosix
 /// ```
 /// Typical fetch:
 /// ```swift
-/// if log.highWatermark <= fetchOffset { await log.waitForData(after: fetchOffset - 1, timeout: .milliseconds(maxWaitMs)) }
+/// await log.waitForData(after: fetchOffset, timeout: .milliseconds(maxWaitMs))  // returns at once if there is data
+
 /// let result = try log.read(from: fetchOffset, maxBytes: partitionMaxBytes)
 /// ```
 public final class PartitionLog: @unchecked Sendable {
@@ -85,6 +86,8 @@ public final class PartitionLog: @unchecked Sendable {
         var closedError: StorageError?
         /// Number of group-commit fsyncs performed (for tests and metrics).
         var flushCount = 0
+        /// Test hook: the next group-commit fsync fails with this instead of running.
+        var injectedFlushFailure: StorageError?
     }
 
     /// How a `waitDurable` caller is woken.
@@ -123,8 +126,15 @@ public final class PartitionLog: @unchecked Sendable {
     var segmentCount: Int { lock.withLock { state.segments.count } }
     /// Base offsets of the segments, oldest first.
     var segmentBaseOffsets: [Int64] { lock.withLock { state.segments.map(\.baseOffset) } }
+    /// Sizes of the segments, oldest first.
+    var segmentSizes: [Int] { lock.withLock { state.segments.map(\.size) } }
     /// Group-commit fsyncs so far.
     var flushCount: Int { lock.withLock { state.flushCount } }
+
+    /// Test hook: makes the next group-commit fsync fail with `error`.
+    func injectFlushFailure(_ error: StorageError) {
+        lock.withLock { state.injectedFlushFailure = error }
+    }
 
     /// Replaces the configuration (AlterConfigs); takes effect for the next append and retention run.
     func updateConfig(_ config: TopicConfig) {
@@ -235,7 +245,7 @@ public final class PartitionLog: @unchecked Sendable {
             }
             var at = start
             for header in assigned {
-                try segment.noteAppended(
+                segment.noteAppended(
                     header, at: at, appendTime: now, indexIntervalBytes: indexIntervalBytes, persistIndexes: true)
                 at += header.totalSize
             }
@@ -320,16 +330,28 @@ public final class PartitionLog: @unchecked Sendable {
     /// then advances the high watermark and wakes the waiters it covers. Called with
     /// `isFlushing` set; clears it.
     private func flush() async throws(StorageError) {
-        let (target, segment) = lock.withLock { (state.logEndOffset, state.segments[state.segments.count - 1]) }
-        var failure: StorageError? = nil
-        do {
-            try await NIOThreadPool.singleton.runIfActive {
-                try segment.log.sync()
+        let (target, segment, injected) = lock.withLock {
+            defer { state.injectedFlushFailure = nil }
+            return (state.logEndOffset, state.segments[state.segments.count - 1], state.injectedFlushFailure)
+        }
+        // On the thread pool, and not cancellable: other producers' acknowledgements depend on it.
+        let failure: StorageError? = await withCheckedContinuation { (continuation: CheckedContinuation<StorageError?, Never>) in
+            if let injected {
+                continuation.resume(returning: injected)
+                return
             }
-        } catch let error as StorageError {
-            failure = error
-        } catch {
-            failure = StorageError(.kafkaStorageError, "fsync of \(segment.logPath) failed: \(error)")
+            NIOThreadPool.singleton.submit { workState in
+                guard workState == .active else {
+                    continuation.resume(returning: StorageError(.kafkaStorageError, "the I/O thread pool is shut down"))
+                    return
+                }
+                do throws(StorageError) {
+                    try segment.log.sync()
+                    continuation.resume(returning: nil)
+                } catch {
+                    continuation.resume(returning: error)
+                }
+            }
         }
         let waitersToWake: [(CheckedContinuation<DurableWake, Never>, DurableWake)]
         let dataToWake: [CheckedContinuation<Void, Never>]
@@ -338,9 +360,18 @@ public final class PartitionLog: @unchecked Sendable {
             var wake: [(CheckedContinuation<DurableWake, Never>, DurableWake)] = []
             var data: [CheckedContinuation<Void, Never>] = []
             if let failure {
-                // Nothing new is durable; everyone waiting gets the error (the produce fails).
-                wake = state.durableWaiters.map { ($0.continuation, .failed(failure)) }
+                // After a failed fsync the kernel may have dropped the dirty pages: what is on disk
+                // is unknown. As Kafka does for a failed log directory, take the partition offline;
+                // a restart recovers it from what is really on disk. Nothing new is durable, and
+                // every waiter fails (the produce is not acknowledged).
+                let offline = StorageError(
+                    .kafkaStorageError,
+                    "\(topic)-\(partition) is offline after a failed fsync (\(failure.message)); restart to recover")
+                if state.closedError == nil { state.closedError = offline }
+                wake = state.durableWaiters.map { ($0.continuation, .failed(offline)) }
+                data = state.dataWaiters.values.map(\.continuation)
                 state.durableWaiters = []
+                state.dataWaiters = [:]
                 return (wake, data)
             }
             state.flushCount += 1
@@ -370,28 +401,34 @@ public final class PartitionLog: @unchecked Sendable {
         for (continuation, wake) in waitersToWake { continuation.resume(returning: wake) }
         for continuation in dataToWake { continuation.resume() }
         if let failure {
-            logger.error("fsync failed", metadata: ["partition": "\(topic)-\(partition)", "error": "\(failure)"])
-            throw failure
+            logger.error(
+                "fsync failed, partition offline", metadata: ["partition": "\(topic)-\(partition)", "error": "\(failure)"])
+            throw lock.withLock { state.closedError ?? failure }
         }
     }
 
     // MARK: Long poll
 
-    /// Waits until the high watermark passes `offset` (data at `offset + 1` or later... that is,
-    /// `highWatermark > offset`), the timeout expires, or the task is cancelled: the Fetch long
-    /// poll. Event-driven: the group commit that advances the high watermark wakes the waiter.
+    /// Waits until a record at `offset` is readable (`highWatermark > offset`), the timeout
+    /// expires, the log is closed or deleted, or the task is cancelled: the Fetch long poll (pass
+    /// the fetch offset). Event-driven: the group commit that advances the high watermark wakes
+    /// the waiter; nothing polls.
     ///
     /// - Returns: whether the high watermark is above `offset` on return.
     @discardableResult
     public func waitForData(after offset: Int64, timeout: Duration) async -> Bool {
-        if lock.withLock({ state.durableEndOffset > offset || state.closedError != nil }) { return true }
+        let ready = lock.withLock { () -> Bool? in
+            if state.closedError != nil { return false }
+            return state.durableEndOffset > offset ? true : nil
+        }
+        if let ready { return ready }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.waitForHighWatermark(above: offset) }
             group.addTask { try? await Task.sleep(for: timeout) }
             await group.next()
             group.cancelAll()
         }
-        return lock.withLock { state.durableEndOffset > offset }
+        return lock.withLock { state.closedError == nil && state.durableEndOffset > offset }
     }
 
     private func waitForHighWatermark(above offset: Int64) async {
