@@ -224,4 +224,52 @@ struct GroupOffsetStoreTests {
             store.close()
         }
     }
+
+    @Test("a failed write is undone; a failed fsync refuses later commits; a failed compaction keeps the old log")
+    func fileFailures() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.path + "/__consumer_offsets/offsets.log"
+        let faults = OffsetStoreFaults()
+        do {
+            let store = try OffsetStore(
+                dataDirectory: directory.path, configuration: .init(), logger: .quietForTests, faults: faults)
+            try store.append([record("g", "t", 0, 1)])
+            let size = store.fileBytes
+
+            faults.failNext(.write, errno: ENOSPC)
+            #expect(throws: OffsetStoreError(operation: "write", path: path, errno: ENOSPC)) {
+                try store.append([record("g", "t", 0, 2), record("g", "t", 1, 2)])
+            }
+            #expect(store.committedOffset(group: "g", topic: "t", partition: 0)?.offset == 1)
+            #expect(TestFile.read(path).count == size)  // the half-written frames are gone
+            try store.append([record("g", "t", 0, 3)])
+
+            faults.failNext(.rename, errno: EIO)
+            #expect(throws: OffsetStoreError.self) { try store.compact() }
+            #expect(!TestFile.exists(path + ".tmp"))
+            try store.append([record("g", "t", 0, 4)])
+            #expect(store.committedOffset(group: "g", topic: "t", partition: 0)?.offset == 4)
+        }
+        do {
+            let store = try OffsetStore(dataDirectory: directory.path, configuration: .init(), logger: .quietForTests, faults: faults)
+            #expect(store.committedOffset(group: "g", topic: "t", partition: 0)?.offset == 4)
+            #expect(store.committedOffset(group: "g", topic: "t", partition: 1) == nil)
+
+            // Through the coordinator: a failed fsync is not acknowledged, nor is anything after it.
+            let coordinator = GroupCoordinator(offsetStore: store, logger: .quietForTests)
+            faults.failNext(.fsync, errno: EIO)
+            for _ in 0..<2 {
+                let response = await coordinator.commitOffsets(
+                    OffsetCommitRequest(groupId: "g", topics: [.init(name: "t", partitions: [.init(partitionIndex: 0, committedOffset: 5)])]),
+                    version: 8)
+                #expect(response.topics.first?.partitions.first?.errorCode == KafkaErrorCode.coordinatorNotAvailable.rawValue)
+            }
+            await coordinator.shutdown()
+        }
+        // Reopening starts afresh from what the file holds.
+        let store = try OffsetStore(dataDirectory: directory.path, logger: .quietForTests)
+        try store.append([record("g", "t", 0, 6)])
+        #expect(store.committedOffset(group: "g", topic: "t", partition: 0)?.offset == 6)
+    }
 }
