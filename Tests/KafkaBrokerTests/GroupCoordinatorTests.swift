@@ -248,6 +248,8 @@ struct GroupCoordinatorTests {
         await old.advance(byMilliseconds: 5_000)
         #expect(await old.coordinator.describeGroup("g")?.pendingMemberCount == 0)
         #expect(await old.coordinator.describeGroup("g")?.members.count == 1)
+        // A pending id was never a member: its expiry does not start a rebalance.
+        #expect(await old.coordinator.describeGroup("g")?.state == .completingRebalance)
         // An unknown member id is refused.
         let bogus = await old.join(memberId: "nobody", client: "x")
         #expect(bogus.errorCode == KafkaErrorCode.unknownMemberId.rawValue)
