@@ -617,8 +617,8 @@ struct ClassicGroup: Sendable {
         var removedAny = false
         for (memberId, instanceId) in identities {
             if instanceId == nil, pendingMembers.removeValue(forKey: memberId) != nil {
+                // Never a member: no rebalance, but a join phase may have been waiting for it.
                 errors.append(.none)
-                removedAny = true
                 continue
             }
             var resolvedId = memberId
@@ -641,7 +641,11 @@ struct ClassicGroup: Sendable {
             removedAny = true
             errors.append(.none)
         }
-        if removedAny { membersRemoved(now: now, actions: &actions) }
+        if removedAny {
+            membersRemoved(now: now, actions: &actions)
+        } else {
+            maybeCompleteJoin(now: now, actions: &actions)
+        }
         return (errors, actions)
     }
 
@@ -653,9 +657,9 @@ struct ClassicGroup: Sendable {
         var actions = GroupActions()
         var removedAny = false
         for (memberId, deadline) in pendingMembers where deadline <= now {
+            // Never a member: no rebalance, but a join phase may have been waiting for it.
             pendingMembers.removeValue(forKey: memberId)
             actions.removals.append((memberId, .pendingJoinTimeout))
-            removedAny = true
         }
         var index = 0
         while index < members.count {

@@ -73,6 +73,7 @@ public final class OffsetStore: Sendable {
     public let path: String
     private let configuration: Configuration
     private let logger: Logger
+    private let faults: OffsetStoreFaults?
     private let state: Mutex<State>
 
     private struct State: ~Copyable {
@@ -97,11 +98,22 @@ public final class OffsetStore: Sendable {
     ///   - logger: Receives recovery and compaction messages.
     /// - Throws: `OffsetStoreError` if the directory or file cannot be created, read, truncated
     ///   or synced, or if the log holds a frame of a newer format version.
-    public init(
+    public convenience init(
         dataDirectory: String,
         configuration: Configuration = Configuration(),
         logger: Logger = Logger(label: "tributary.broker.offsets")
     ) throws(OffsetStoreError) {
+        try self.init(dataDirectory: dataDirectory, configuration: configuration, logger: logger, faults: nil)
+    }
+
+    /// The designated initializer; `faults` lets tests make file operations fail.
+    init(
+        dataDirectory: String,
+        configuration: Configuration,
+        logger: Logger,
+        faults: OffsetStoreFaults?
+    ) throws(OffsetStoreError) {
+        self.faults = faults
         self.directory = dataDirectory + "/" + Self.directoryName
         self.path = directory + "/" + Self.fileName
         self.configuration = configuration
@@ -202,14 +214,22 @@ public final class OffsetStore: Sendable {
         guard !records.isEmpty else { return }
         var frames = ByteBufferAllocator().buffer(capacity: records.count * 64)
         for record in records {
-            precondition(record.group.utf8.count <= Int(UInt16.max) && record.topic.utf8.count <= Int(UInt16.max),
-                         "group and topic names are checked by the caller")
+            guard record.group.utf8.count <= Int(UInt16.max) && record.topic.utf8.count <= Int(UInt16.max) else {
+                throw OffsetStoreError(operation: "append", path: path, detail: "group or topic name longer than 65535 bytes")
+            }
             OffsetStoreFormat.writeFrame(record, into: &frames)
         }
         try state.withLock { (state: inout State) throws(OffsetStoreError) in
             if let failure = state.failure { throw failure }
             guard state.fd >= 0 else { throw OffsetStoreError(operation: "append", path: path, detail: "store is closed") }
             do throws(OffsetStoreError) {
+                if let errno = faults?.take(.write) {
+                    // Simulates a write that fails half-way through.
+                    try OffsetStoreFile.write(
+                        state.fd, frames.getSlice(at: frames.readerIndex, length: frames.readableBytes / 2)!,
+                        at: state.fileBytes, path: path)
+                    throw OffsetStoreError(operation: "write", path: path, errno: errno)
+                }
                 try OffsetStoreFile.write(state.fd, frames, at: state.fileBytes, path: path)
             } catch {
                 do throws(OffsetStoreError) {
@@ -220,6 +240,7 @@ public final class OffsetStore: Sendable {
                 throw error
             }
             do throws(OffsetStoreError) {
+                if let errno = faults?.take(.fsync) { throw OffsetStoreError(operation: "fsync", path: path, errno: errno) }
                 try OffsetStoreFile.fsync(state.fd, path: path)
             } catch {
                 // After a failed fsync the page cache may have dropped the dirty pages: the file
@@ -302,6 +323,9 @@ public final class OffsetStore: Sendable {
         do throws(OffsetStoreError) {
             try OffsetStoreFile.write(fd, frames, at: 0, path: temporary)
             try OffsetStoreFile.fsync(fd, path: temporary)
+            if let errno = faults?.take(.rename) {
+                throw OffsetStoreError(operation: "rename", path: "\(temporary) -> \(path)", errno: errno)
+            }
             try OffsetStoreFile.rename(temporary, to: path)
         } catch {
             OffsetStoreFile.close(fd)
@@ -349,5 +373,33 @@ public final class OffsetStore: Sendable {
             + 4 + 8 + 4
             + 4 + (record.committed.metadata?.utf8.count ?? 0)
             + 8
+    }
+}
+
+/// Test hook: makes the next file operation of a kind fail with an `errno`, in the spirit of
+/// franz-go's `memFS.failNextSync` (a full fault-injecting `FileSystem` twin is not shared yet).
+final class OffsetStoreFaults: Sendable {
+    /// The operations that can be made to fail.
+    enum Operation: Hashable, Sendable {
+        /// An append writes half its frames, then fails.
+        case write
+        /// The fsync after an append fails.
+        case fsync
+        /// The rename of a compaction fails (after the temp file was written and synced).
+        case rename
+    }
+
+    private let pending = Mutex<[Operation: Int32]>([:])
+
+    init() {}
+
+    /// The next `operation` fails with `errno`.
+    func failNext(_ operation: Operation, errno: Int32) {
+        pending.withLock { $0[operation] = errno }
+    }
+
+    /// The `errno` to fail `operation` with, consuming it, or `nil` to go ahead.
+    func take(_ operation: Operation) -> Int32? {
+        pending.withLock { $0.removeValue(forKey: operation) }
     }
 }
