@@ -168,6 +168,45 @@ struct KcatTests {
         Self.expectSame(try await Self.consume(topic: "acked", broker: broker), acknowledged, "after the last crash")
         #expect(try await broker.stop() == 0)
     }
+    @Test func twoGroupMembersSplitFourPartitions() async throws {
+        let directory = try TemporaryDirectory(prefix: "tributary-kcat")
+        defer { directory.remove() }
+        // The default initial rebalance delay (3 s) lets both members into the first generation.
+        let broker = try await BrokerProcess(dataDirectory: directory.path + "/data", extraArguments: ["--partitions", "4"])
+        var expected: [Int: [Line]] = [:]
+        for partition in 0..<4 {
+            let lines = (0..<500).map { Array("p\(partition)-line-\($0)".utf8) }
+            expected[partition] = lines
+            let result = try await Self.kcat(
+                ["-b", broker.bootstrap, "-P", "-t", "split", "-p", String(partition), "-X", "acks=all"],
+                stdin: Self.joined(lines))
+            #expect(result.status == 0, "\(result.stderr)")
+        }
+        // Each member exits (-e) once every partition assigned to it is at its end.
+        let member = ["-b", broker.bootstrap, "-G", "splitters", "split", "-e", "-f", "%p %s\\n", "-X", "auto.offset.reset=earliest"]
+        async let first = Self.kcat(member)
+        async let second = Self.kcat(member)
+        let results = try await [first, second]
+        var seenPartitions: [Set<Int>] = []
+        var consumed: [Int: [Line]] = [:]
+        for result in results {
+            #expect(result.status == 0, "kcat -G failed: \(result.stderr)\nbroker: \(broker.stderr)")
+            var partitions = Set<Int>()
+            for line in Self.split(result.stdout).dropLast() {
+                let space = line.firstIndex(of: UInt8(ascii: " "))!
+                let partition = Int(String(decoding: line[..<space], as: UTF8.self))!
+                partitions.insert(partition)
+                consumed[partition, default: []].append(Array(line[(space + 1)...]))
+            }
+            seenPartitions.append(partitions)
+        }
+        #expect(seenPartitions.map(\.count) == [2, 2], "assignments: \(seenPartitions)")
+        #expect(seenPartitions[0].isDisjoint(with: seenPartitions[1]))
+        for partition in 0..<4 {
+            Self.expectSame(consumed[partition] ?? [], expected[partition]!, "partition \(partition)")
+        }
+        #expect(try await broker.stop() == 0)
+    }
 }
 
 /// A kcat producer fed through a pipe, to be interrupted mid-stream.
