@@ -257,6 +257,25 @@ final class RawClient: @unchecked Sendable {
         guard Glibc.send(fd, bytes, bytes.count, Int32(MSG_NOSIGNAL)) == bytes.count else { throw POSIXError(.EIO) }
     }
 
+    /// Reads exactly `count` bytes; `nil` if the connection closes first or 30 s pass.
+    func receive(_ count: Int) -> [UInt8]? {
+        var result: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: max(count, 1))
+        while result.count < count {
+            let n = recv(fd, &buffer, count - result.count, 0)
+            if n <= 0 { return nil }
+            result += buffer[..<n]
+        }
+        return result
+    }
+
+    /// Reads one size-prefixed frame and returns its body.
+    func receiveFrame() -> [UInt8]? {
+        guard let size = receive(4) else { return nil }
+        let length = size.reduce(0) { $0 << 8 | Int($1) }
+        return receive(length)
+    }
+
     /// Blocks until the peer closes the connection (true) or 30 s pass (false).
     func waitUntilClosed() -> Bool {
         var buffer = [UInt8](repeating: 0, count: 4096)
