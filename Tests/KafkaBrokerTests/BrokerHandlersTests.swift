@@ -6,7 +6,7 @@ import Testing
 import TributaryTestSupport
 
 /// The request handlers through the router, over the in-memory store.
-@Suite("Broker: request handlers")
+@Suite("Broker: request handlers", .timeLimit(.minutes(1)))
 struct BrokerHandlersTests {
     struct Broker {
         let router: KafkaRequestRouter

@@ -71,6 +71,10 @@ final class BrokerProcess: @unchecked Sendable {
         process.standardError = FileHandle(forWritingAtPath: stderrPath)
         process.standardInput = FileHandle.nullDevice
         try process.run()
+        // Watchdog: a broker that neither prints its ready line nor exits within a minute is killed,
+        // which ends the read below with EOF (a failure, not a hang).
+        let watchdog = Self.watchdog(for: process)
+        defer { watchdog.cancel() }
         let handle = stdout.fileHandleForReading
         // Blocks until the ready line arrives or the broker exits (EOF).
         let line = try await BrokerTestHarness.blocking { () -> String in
@@ -92,6 +96,15 @@ final class BrokerProcess: @unchecked Sendable {
         self.port = port
     }
 
+    /// Kills `process` in 60 s unless cancelled first: waits on a child stay bounded.
+    private static func watchdog(for process: Process) -> DispatchWorkItem {
+        let item = DispatchWorkItem { [process] in
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 60, execute: item)
+        return item
+    }
+
     /// What the broker logged so far.
     var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
 
@@ -100,6 +113,8 @@ final class BrokerProcess: @unchecked Sendable {
     func stop(signal: Int32 = SIGTERM) async throws -> Int32 {
         kill(process.processIdentifier, signal)
         let process = self.process
+        let watchdog = Self.watchdog(for: process)
+        defer { watchdog.cancel() }
         return try await BrokerTestHarness.blocking {
             process.waitUntilExit()
             return process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus

@@ -5,6 +5,9 @@ import TributaryTestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
+#if canImport(CNIOLinux)
+import CNIOLinux  // where this module's view of sockaddr_in comes from once NIOPosix is imported
+#endif
 
 /// Interop with kcat (librdkafka), an independent Kafka client, against `tributary broker`.
 @Suite("Kcat interop", .serialized, .enabled(if: BrokerTestHarness.commandExists("kcat"), "kcat is not installed"))

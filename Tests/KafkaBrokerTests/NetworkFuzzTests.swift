@@ -7,7 +7,7 @@ import TributaryTestSupport
 
 /// Random and mutated request frames through the router: it must answer or close, never trap, and
 /// keep serving well-formed requests afterwards.
-@Suite("Network: fuzzed request frames")
+@Suite("Network: fuzzed request frames", .timeLimit(.minutes(1)))
 struct NetworkFuzzTests {
     @Test func randomAndMutatedFramesNeverTrap() async throws {
         let seed = SplitMix64.testSeed()

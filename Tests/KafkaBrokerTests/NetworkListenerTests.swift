@@ -6,7 +6,7 @@ import Testing
 import TributaryTestSupport
 
 /// The listener with a scripted responder: ordering, isolation between connections, shutdown.
-@Suite("Network: listener")
+@Suite("Network: listener", .timeLimit(.minutes(1)))
 struct NetworkListenerTests {
     /// Echoes each frame; a frame starting with 0xFF waits until ``release()``.
     final class GatedEchoResponder: KafkaFrameResponder {

@@ -13,8 +13,8 @@ public import NIOPosix
 /// listener.
 ///
 /// Usage: ``bind(configuration:logger:group:)``, read ``localAddress``, `await` ``run(responder:)``;
-/// ``triggerGracefulShutdown()`` stops accepting, lets each connection finish the request it is
-/// working on, closes them all and makes ``run(responder:)`` return.
+/// ``triggerGracefulShutdown()`` stops accepting, closes idle connections, lets each busy one
+/// finish the request it is working on and then closes it and makes ``run(responder:)`` return.
 public final class KafkaListener: Sendable {
     /// Listener settings.
     public struct Configuration: Sendable {
@@ -46,8 +46,9 @@ public final class KafkaListener: Sendable {
 
     /// Mutable state shared by the accept loop, the connections and ``triggerGracefulShutdown()``.
     private struct State {
-        /// Open connections by number, so shutdown can close their input.
-        var connections: [UInt64: Channel] = [:]
+        /// Open connections by number, and whether each is working on a request: shutdown closes
+        /// the idle ones and lets the busy ones close themselves after answering.
+        var connections: [UInt64: (channel: Channel, isBusy: Bool)] = [:]
         var nextConnectionNumber: UInt64 = 1
         var isShuttingDown = false
     }
@@ -115,17 +116,18 @@ public final class KafkaListener: Sendable {
         self.logger.info("listener stopped")
     }
 
-    /// Stops accepting; each connection finishes the request in progress, then closes.
+    /// Stops accepting; idle connections close now, busy ones after answering their request.
     public func triggerGracefulShutdown() {
-        let channels = self.state.withLock { state -> [Channel] in
+        let (idle, busy) = self.state.withLock { state -> ([Channel], Int) in
             state.isShuttingDown = true
-            return Array(state.connections.values)
+            let idle = state.connections.values.filter { !$0.isBusy }.map(\.channel)
+            return (idle, state.connections.count - idle.count)
         }
-        self.logger.info("shutting down: closing the listener and \(channels.count) connection(s)")
+        self.logger.info(
+            "shutting down: closing the listener and \(idle.count) idle connection(s); \(busy) finish their request first")
         self.serverChannel.channel.close(promise: nil)
-        for channel in channels {
-            // Ends the connection's inbound stream; the request in progress is still answered.
-            channel.close(mode: .input, promise: nil)
+        for channel in idle {
+            channel.close(promise: nil)
         }
     }
 
@@ -135,8 +137,18 @@ public final class KafkaListener: Sendable {
             guard !state.isShuttingDown else { return nil }
             let number = state.nextConnectionNumber
             state.nextConnectionNumber += 1
-            state.connections[number] = channel
+            state.connections[number] = (channel, false)
             return number
+        }
+    }
+
+    /// Marks connection `number` busy or idle; `false` if the listener is shutting down (the
+    /// connection should close instead).
+    private func setBusy(_ number: UInt64, _ isBusy: Bool) -> Bool {
+        self.state.withLock { state in
+            guard !state.isShuttingDown else { return false }
+            state.connections[number]?.isBusy = isBusy
+            return true
         }
     }
 
@@ -149,17 +161,19 @@ public final class KafkaListener: Sendable {
         do {
             try await connection.executeThenClose { inbound, outbound in
                 for try await frame in inbound {
+                    // Busy from here until the answer is written, so shutdown waits for it.
+                    guard self.setBusy(number, true) else { return }
                     switch await responder.respond(to: frame, on: info) {
                     case .respond(let response):
                         try await outbound.write(response)
                     case .noResponse:
-                        continue
+                        break
                     case .close(let reason, let response):
                         if let response { try await outbound.write(response) }
                         logger.warning("closing connection: \(reason)")
                         return
                     }
-                    if self.state.withLock({ $0.isShuttingDown }) { return }
+                    guard self.setBusy(number, false) else { return }
                 }
             }
             logger.debug("connection closed")
