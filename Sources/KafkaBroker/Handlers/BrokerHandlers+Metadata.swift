@@ -12,20 +12,24 @@ extension BrokerHandlers {
         response.brokers = [.init(nodeId: identity.nodeId, host: identity.host, port: identity.port, rack: nil)]
         response.clusterId = identity.clusterId
         response.controllerId = identity.nodeId
+        if request.includeClusterAuthorizedOperations, (8...10).contains(version) {
+            response.clusterAuthorizedOperations = Self.clusterOperations
+        }
+        let includeTopicOperations = request.includeTopicAuthorizedOperations && version >= 8
 
         // v0: an empty list means all topics; v1+: null means all, empty means none.
         let requested = request.topics?.compactMap(\.name)
         let wantsAll = request.topics == nil || (version == 0 && request.topics?.isEmpty == true)
         if wantsAll {
             for (name, partitions) in await store.topics().sorted(by: { $0.name < $1.name }) {
-                response.topics.append(topicMetadata(name: name, partitions: partitions))
+                response.topics.append(topicMetadata(name: name, partitions: partitions, operations: includeTopicOperations))
             }
             return response
         }
         let mayCreate = policy.autoCreateTopics && (version < 4 || request.allowAutoTopicCreation)
         for name in requested ?? [] {
             if let partitions = await store.partitionCount(of: name) {
-                response.topics.append(topicMetadata(name: name, partitions: partitions))
+                response.topics.append(topicMetadata(name: name, partitions: partitions, operations: includeTopicOperations))
                 continue
             }
             guard mayCreate else {
@@ -42,19 +46,28 @@ extension BrokerHandlers {
                 continue
             }
             let partitions = await store.partitionCount(of: name) ?? policy.defaultPartitions
-            response.topics.append(topicMetadata(name: name, partitions: partitions))
+            response.topics.append(topicMetadata(name: name, partitions: partitions, operations: includeTopicOperations))
         }
         return response
     }
 
-    private func topicMetadata(name: String, partitions: Int32) -> MetadataResponse.MetadataResponseTopic {
+    /// Without an authorizer every operation is allowed: Kafka then reports all operations the
+    /// resource type supports (`AclOperation` codes as bits: READ 3, WRITE 4, CREATE 5, DELETE 6,
+    /// ALTER 7, DESCRIBE 8, CLUSTER_ACTION 9, DESCRIBE_CONFIGS 10, ALTER_CONFIGS 11,
+    /// IDEMPOTENT_WRITE 12).
+    static let topicOperations: Int32 = [3, 4, 5, 6, 7, 8, 10, 11].reduce(0) { $0 | 1 << $1 }
+    static let clusterOperations: Int32 = [5, 7, 8, 9, 10, 11, 12].reduce(0) { $0 | 1 << $1 }
+
+    private func topicMetadata(name: String, partitions: Int32, operations: Bool = false) -> MetadataResponse.MetadataResponseTopic {
         let node = identity.nodeId
-        return MetadataResponse.MetadataResponseTopic(
+        var topic = MetadataResponse.MetadataResponseTopic(
             errorCode: 0, name: name, isInternal: false,
             partitions: (0..<max(partitions, 0)).map { index in
                 .init(
                     errorCode: 0, partitionIndex: index, leaderId: node, leaderEpoch: 0,
                     replicaNodes: [node], isrNodes: [node], offlineReplicas: [])
             })
+        if operations { topic.topicAuthorizedOperations = Self.topicOperations }
+        return topic
     }
 }

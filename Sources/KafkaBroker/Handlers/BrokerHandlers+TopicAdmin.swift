@@ -81,7 +81,7 @@ extension BrokerHandlers {
                     result.configs = configs.map { config in
                         .init(
                             name: config.name, value: config.value, readOnly: config.readOnly,
-                            isDefault: config.isDefault,
+                            isDefault: version == 0 && config.isDefault,  // v0 only; v1+ say it with configSource
                             configSource: config.isDefault ? 5 : 1,  // DEFAULT_CONFIG : DYNAMIC_TOPIC_CONFIG
                             isSensitive: false)
                     }

@@ -180,7 +180,8 @@ public final class KafkaListener: Sendable {
         } catch let error as KafkaFrameDecoderError {
             logger.warning("closing connection: bad frame: \(error)")
         } catch {
-            logger.info("connection ended: \(error)")
+            // Usually the peer went away mid-request (reset, or I/O on a closed channel).
+            logger.debug("connection ended: \(error)")
         }
     }
 }
