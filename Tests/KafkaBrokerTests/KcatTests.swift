@@ -210,6 +210,96 @@ struct KcatTests {
         }
         #expect(try await broker.stop() == 0)
     }
+    @Test func thirdMemberJoiningRebalancesWithoutLoss() async throws {
+        let directory = try TemporaryDirectory(prefix: "tributary-kcat")
+        defer { directory.remove() }
+        let broker = try await BrokerProcess(
+            dataDirectory: directory.path + "/data",
+            extraArguments: ["--partitions", "4", "--group-initial-rebalance-delay-ms", "0"])
+        func produce(_ range: Range<Int>) async throws {
+            for partition in 0..<4 {
+                let lines = range.map { Array("p\(partition)-\($0)".utf8) }
+                let result = try await Self.kcat(
+                    ["-b", broker.bootstrap, "-P", "-t", "grow", "-p", String(partition), "-X", "acks=all"],
+                    stdin: Self.joined(lines))
+                #expect(result.status == 0, "\(result.stderr)")
+            }
+        }
+        let member = [
+            "-b", broker.bootstrap, "-G", "growing", "grow", "-u", "-f", "%s\\n", "-X", "auto.offset.reset=earliest",
+            "-X", "auto.commit.interval.ms=100",
+        ]
+        try await produce(0..<300)
+        let first = try KcatConsumer(arguments: member)
+        let second = try KcatConsumer(arguments: member)
+        defer { first.stop(); second.stop() }
+        let everything: @Sendable () -> Set<String> = { Set(first.lines + second.lines) }
+        // Both members together see all 1200 records.
+        #expect(try await BrokerTestHarness.blocking { KcatConsumer.wait { everything().count == 1200 } }, "\(broker.stderr)")
+        let third = try KcatConsumer(arguments: member)
+        defer { third.stop() }
+        // The third member is given partitions by a rebalance ...
+        #expect(try await BrokerTestHarness.blocking { KcatConsumer.wait { third.stderr.contains("assigned: grow") } })
+        try await produce(300..<600)
+        // ... and nothing produced afterwards is lost (duplicates are allowed: at least once).
+        let all: @Sendable () -> Set<String> = { Set(first.lines + second.lines + third.lines) }
+        #expect(try await BrokerTestHarness.blocking { KcatConsumer.wait { all().count == 2400 } }, "\(broker.stderr)")
+        #expect(try await broker.stop() == 0)
+    }
+}
+
+/// A long-running `kcat -G` member whose output is collected as it arrives.
+final class KcatConsumer: @unchecked Sendable {
+    private let process = Process()
+    private let lock = NSCondition()
+    private var output: [Data] = [Data(), Data()]
+    private static let changed = NSCondition()
+
+    init(arguments: [String]) throws {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["kcat"] + arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        for (index, pipe) in [out, err].enumerated() {
+            pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
+                let data = handle.availableData
+                guard let self, !data.isEmpty else { handle.readabilityHandler = nil; return }
+                self.lock.lock(); self.output[index].append(data); self.lock.unlock()
+                Self.changed.lock(); Self.changed.broadcast(); Self.changed.unlock()
+            }
+        }
+        try process.run()
+    }
+
+    /// Complete lines written to stdout so far.
+    var lines: [String] {
+        lock.lock(); defer { lock.unlock() }
+        var text = String(decoding: output[0], as: UTF8.self)
+        if let last = text.lastIndex(of: "\n") { text = String(text[...last]) } else { text = "" }
+        return text.split(separator: "\n").map(String.init)
+    }
+
+    var stderr: String {
+        lock.lock(); defer { lock.unlock() }
+        return String(decoding: output[1], as: UTF8.self)
+    }
+
+    /// Blocks until `condition` holds (re-checked whenever any consumer writes) or 60 s pass.
+    static func wait(_ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(60)
+        changed.lock(); defer { changed.unlock() }
+        while !condition() {
+            if !changed.wait(until: deadline) { return condition() }
+        }
+        return true
+    }
+
+    func stop() {
+        if process.isRunning { kill(process.processIdentifier, SIGTERM) }
+        process.waitUntilExit()
+    }
 }
 
 /// A kcat producer fed through a pipe, to be interrupted mid-stream.
