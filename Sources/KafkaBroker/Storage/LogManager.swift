@@ -18,6 +18,7 @@ import NIOConcurrencyHelpers
 ///     00000000000000000000.index         sparse offset index
 ///     00000000000000000000.timeindex     sparse time index
 ///     log-start-offset                   checkpoint (`v1 <offset>`)
+///     producer-state.json                idempotent-producer snapshot (at each roll and close)
 ///     .clean-shutdown                    present only between close() and the next open
 /// <data>/producer-id                     next producer id (`v1 <id>`)
 /// ```
@@ -109,7 +110,11 @@ public final class LogManager: @unchecked Sendable {
         }
 
         let names = try FileIO.contentsOfDirectory(data)
-        for name in names where name.hasSuffix(".tmp") { try FileIO.removeFile(data + "/" + name) }
+        // Temporary files of our own atomic replaces cut short (others' files are left alone).
+        for name in names
+        where name.hasSuffix(Self.topicFileSuffix + ".tmp") || name == Self.producerIDFileName + ".tmp" {
+            try FileIO.removeFile(data + "/" + name)
+        }
         for name in names where name.hasSuffix(Self.topicFileSuffix) {
             let topicName = String(name.dropLast(Self.topicFileSuffix.count))
             guard TopicName.isValid(topicName) else {
@@ -165,6 +170,7 @@ public final class LogManager: @unchecked Sendable {
         let ours = files.allSatisfy { name in
             name.hasSuffix(".log") || name.hasSuffix(".index") || name.hasSuffix(".timeindex") || name.hasSuffix(".tmp")
                 || name == PartitionLog.logStartFileName || name == PartitionLog.cleanShutdownFileName
+                || name == PartitionLog.producerSnapshotFileName
         }
         guard ours else { return }
         logger.warning("removing partition directory of an unknown topic", metadata: ["directory": "\(path)"])

@@ -64,12 +64,26 @@ extension PartitionLog {
             leftovers.append(stem)
         }
 
-        var segments: [LogSegment] = []
+        // Producer state: the snapshot written at the last roll or close, plus the batches after
+        // it; without one, the batches of the last two segments.
         var producers = ProducerStateTable()
+        var producerScanFrom = baseOffsets.count >= 2 ? baseOffsets[baseOffsets.count - 2] : (baseOffsets.first ?? 0)
+        var snapshotOffset: Int64? = nil
+        if let bytes = try FileIO.readFile(directory + "/" + producerSnapshotFileName) {
+            if let (table, offset) = ProducerStateTable.load(snapshot: bytes) {
+                producers = table
+                producerScanFrom = offset
+                snapshotOffset = offset
+            } else {
+                logger.warning("unreadable producer state snapshot, rebuilding from the log", metadata: metadata)
+            }
+        }
+
+        var segments: [LogSegment] = []
         for (index, base) in baseOffsets.enumerated() {
             let segment = try LogSegment(directory: directory, baseOffset: base)
             let isLast = index == baseOffsets.count - 1
-            let needsProducerState = index >= baseOffsets.count - 2
+            let needsProducerState = isLast || baseOffsets[index + 1] > producerScanFrom
             let fileSize = try segment.log.size()
             segment.lastAppendTime = try segment.log.modificationTimeMs()
             metadata["segment"] = "\(LogSegment.fileStem(base)).log"
@@ -100,7 +114,7 @@ extension PartitionLog {
                     segment.noteAppended(
                         header, at: position, appendTime: segment.lastAppendTime, indexIntervalBytes: indexIntervalBytes,
                         persistIndexes: false)
-                    if needsProducerState { producers.record(header) }
+                    if needsProducerState, header.baseOffset >= producerScanFrom { producers.record(header) }
                 }
                 if outcome.validEnd < fileSize {
                     logger.warning(
@@ -119,7 +133,9 @@ extension PartitionLog {
                 _ = try scan(
                     segment.log, from: 0, fileSize: segment.size, firstOffset: base, verifyChecksums: false,
                     chunkBytes: scanChunkBytes
-                ) { (header, _) throws(StorageError) in producers.record(header) }
+                ) { (header, _) throws(StorageError) in
+                    if header.baseOffset >= producerScanFrom { producers.record(header) }
+                }
             }
             if segment.size > 0 { segment.rollTimestamp = segment.lastAppendTime }
             if let previous = segments.last, segment.baseOffset < previous.nextOffset {
@@ -136,6 +152,10 @@ extension PartitionLog {
         let end = segments[segments.count - 1].nextOffset
         logStart = min(max(logStart, segments[0].baseOffset), end)
         producers.removeBatches(before: logStart)
+        if let snapshotOffset, snapshotOffset > end {
+            // The log was cut back below the snapshot (a torn tail): forget what is gone.
+            producers.removeBatches(atOrAfter: end)
+        }
         try segments[segments.count - 1].syncAll()
         if wasClean { try FileIO.removeFile(markerPath) }
         if wasClean || !leftovers.isEmpty { try FileIO.syncDirectory(directory) }

@@ -271,6 +271,9 @@ public final class PartitionLog: @unchecked Sendable {
         let positionsOverflow = active.size + incomingBytes > Int(UInt32.max)
         guard tooBig || tooOld || offsetsOverflow || positionsOverflow else { return }
         try active.syncAll()
+        // Recovery then needs to read producer state only from the new segment on.
+        try FileIO.atomicReplace(
+            directory + "/" + Self.producerSnapshotFileName, contents: state.producers.snapshot(offset: state.logEndOffset))
         let segment = try LogSegment(directory: directory, baseOffset: state.logEndOffset)
         try FileIO.syncDirectory(directory)
         state.segments.append(segment)
@@ -649,6 +652,8 @@ public final class PartitionLog: @unchecked Sendable {
         let segments = shutDown(StorageError(.unknownTopicOrPartition, "\(topic)-\(partition) is closed"))
         guard let segments else { return }
         for segment in segments { try segment.syncAll() }
+        let (producers, end) = lock.withLock { (state.producers, state.logEndOffset) }
+        try FileIO.atomicReplace(directory + "/" + Self.producerSnapshotFileName, contents: producers.snapshot(offset: end))
         try FileIO.atomicReplace(directory + "/" + Self.cleanShutdownFileName, contents: Array("clean\n".utf8))
     }
 
@@ -678,6 +683,8 @@ public final class PartitionLog: @unchecked Sendable {
 
     /// Name of the clean-shutdown marker in the partition directory.
     static let cleanShutdownFileName = ".clean-shutdown"
+    /// Name of the idempotent-producer state snapshot in the partition directory.
+    static let producerSnapshotFileName = "producer-state.json"
     /// Name of the log start offset checkpoint in the partition directory.
     static let logStartFileName = "log-start-offset"
 
