@@ -153,8 +153,11 @@ struct StorageRecoveryTests {
     func cleanShutdownMarker() async throws {
         let fixture = try StorageFixture()
         let (manager, log) = try fixture.openWithTopic()
-        try await log.appendDurably(try TestBatches.make(count: 3))
+        try await log.appendDurably(try TestBatches.make(count: 2))
+        let pending = try log.append(try TestBatches.make(count: 1), now: 0)
         try manager.close()
+        // A produce appended before close is made durable by it, so its acknowledgement succeeds.
+        try await log.waitDurable(through: pending.lastOffset)
         let marker = fixture.dataPath + "/logs-0/" + PartitionLog.cleanShutdownFileName
         #expect(FileManager.default.fileExists(atPath: marker))
         #expect(throws: StorageError.self) { try log.append(try TestBatches.make(count: 1), now: 0) }

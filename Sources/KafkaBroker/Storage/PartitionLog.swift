@@ -300,10 +300,10 @@ public final class PartitionLog: @unchecked Sendable {
         while true {
             let wake: DurableWake = await withCheckedContinuation { continuation in
                 lock.withLock {
-                    if let error = state.closedError {
-                        continuation.resume(returning: .failed(error))
-                    } else if offset < state.durableEndOffset {
+                    if offset < state.durableEndOffset {
                         continuation.resume(returning: .durable)
+                    } else if let error = state.closedError {
+                        continuation.resume(returning: .failed(error))
                     } else if offset >= state.logEndOffset {
                         continuation.resume(
                             returning: .failed(
@@ -646,12 +646,31 @@ public final class PartitionLog: @unchecked Sendable {
 
     // MARK: Close
 
-    /// fsyncs every segment and index, writes the clean-shutdown marker and fails later calls.
-    /// Waiters are woken (durable waiters with `UNKNOWN_TOPIC_OR_PARTITION`).
+    /// fsyncs every segment and index, writes the producer snapshot and the clean-shutdown
+    /// marker, and fails later calls. Produces already appended become durable and their
+    /// `waitDurable` calls succeed; long polls are woken.
     public func close() throws(StorageError) {
-        let segments = shutDown(StorageError(.unknownTopicOrPartition, "\(topic)-\(partition) is closed"))
+        let closed = StorageError(.unknownTopicOrPartition, "\(topic)-\(partition) is closed")
+        // Refuse new appends, but let produces in flight finish: the syncs below make them durable.
+        let segments = lock.withLock { () -> [LogSegment]? in
+            guard state.closedError == nil else { return nil }
+            state.closedError = closed
+            return state.segments
+        }
         guard let segments else { return }
-        for segment in segments { try segment.syncAll() }
+        var syncError: StorageError?
+        for segment in segments {
+            do {
+                try segment.syncAll()
+            } catch {
+                syncError = syncError ?? error
+            }
+        }
+        if syncError == nil {
+            lock.withLock { state.durableEndOffset = state.logEndOffset }
+        }
+        _ = wakeAll(failing: syncError ?? closed)
+        if let syncError { throw syncError }
         let (producers, end) = lock.withLock { (state.producers, state.logEndOffset) }
         try FileIO.atomicReplace(directory + "/" + Self.producerSnapshotFileName, contents: producers.snapshot(offset: end))
         try FileIO.atomicReplace(directory + "/" + Self.cleanShutdownFileName, contents: Array("clean\n".utf8))
@@ -659,22 +678,28 @@ public final class PartitionLog: @unchecked Sendable {
 
     /// Marks the log deleted (its directory is about to be removed) and wakes every waiter.
     func markDeleted() {
-        _ = shutDown(StorageError(.unknownTopicOrPartition, "\(topic)-\(partition) was deleted"))
+        wakeAll(failing: StorageError(.unknownTopicOrPartition, "\(topic)-\(partition) was deleted"))
     }
 
-    /// Sets `closedError` and wakes everyone; returns the segments, or `nil` if already closed.
-    private func shutDown(_ error: StorageError) -> [LogSegment]? {
-        let (segments, durable, data) = lock.withLock {
-            () -> ([LogSegment]?, [CheckedContinuation<DurableWake, Never>], [CheckedContinuation<Void, Never>]) in
-            guard state.closedError == nil else { return (nil, [], []) }
-            state.closedError = error
-            let durable = state.durableWaiters.map(\.continuation)
+    /// Sets `closedError` (unless set) and wakes everyone: durable waiters whose offset is now
+    /// below the high watermark succeed, the others fail with `error`.
+    @discardableResult
+    private func wakeAll(failing error: StorageError) -> [LogSegment]? {
+        typealias Wake = (continuation: CheckedContinuation<DurableWake, Never>, wake: DurableWake)
+        let (segments, durable, data) = lock.withLock { () -> ([LogSegment]?, [Wake], [CheckedContinuation<Void, Never>]) in
+            let wasOpen = state.closedError == nil
+            if wasOpen { state.closedError = error }
+            var durable: [Wake] = []
+            for waiter in state.durableWaiters {
+                let wake: DurableWake = waiter.offset < state.durableEndOffset ? .durable : .failed(error)
+                durable.append((waiter.continuation, wake))
+            }
             let data = state.dataWaiters.values.map(\.continuation)
             state.durableWaiters = []
             state.dataWaiters = [:]
-            return (state.segments, durable, data)
+            return (wasOpen ? state.segments : nil, durable, data)
         }
-        for continuation in durable { continuation.resume(returning: .failed(error)) }
+        for (continuation, wake) in durable { continuation.resume(returning: wake) }
         for continuation in data { continuation.resume() }
         return segments
     }
