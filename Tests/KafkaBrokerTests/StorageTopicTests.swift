@@ -139,6 +139,31 @@ struct StorageTopicTests {
         try strict.close()
     }
 
+    @Test("concurrent auto-creation of one topic creates it once")
+    func concurrentAutoCreate() async throws {
+        let fixture = try StorageFixture()
+        let manager = try fixture.open()
+        let outcomes = await withTaskGroup(of: KafkaErrorCode.self) { group in
+            for _ in 0..<16 {
+                group.addTask {
+                    do throws(StorageError) {
+                        let log = try manager.partitionOrCreate(topic: "race", index: 0)
+                        return log == nil ? KafkaErrorCode.unknownTopicOrPartition : KafkaErrorCode.none
+                    } catch {
+                        return error.code
+                    }
+                }
+            }
+            var outcomes: [KafkaErrorCode] = []
+            for await outcome in group { outcomes.append(outcome) }
+            return outcomes
+        }
+        #expect(outcomes.allSatisfy { $0 == KafkaErrorCode.none || $0 == .leaderNotAvailable }, "\(outcomes)")
+        #expect(outcomes.contains(KafkaErrorCode.none))
+        #expect(manager.topics.map(\.name) == ["race"])
+        try manager.close()
+    }
+
     @Test("producer ids are never reused across restarts")
     func producerIDs() throws {
         let fixture = try StorageFixture()

@@ -82,10 +82,14 @@ public final class LogManager: @unchecked Sendable {
     private let lock = NIOLock()
     /// Guarded by `lock`.
     private var topicsByName: [String: Topic] = [:]
-    /// Guarded by `lock`.
+    /// Guarded by `producerIDLock`.
     private var nextProducerID: Int64 = 0
+    /// Topics whose files are being created (outside the lock). Guarded by `lock`.
+    private var topicsBeingCreated: Set<String> = []
     /// Guarded by `lock`.
     private var isClosed = false
+    /// Serializes producer id allocation (its fsyncs stay off `lock`).
+    private let producerIDLock = NIOLock()
 
     private static let topicFileSuffix = ".topic.json"
     private static let producerIDFileName = "producer-id"
@@ -223,14 +227,20 @@ public final class LogManager: @unchecked Sendable {
     /// The topic, created with defaults if missing and auto-creation is on (Metadata requests
     /// with `allowAutoTopicCreation`). `nil` if missing and auto-creation is off.
     ///
-    /// - Throws: `INVALID_TOPIC_EXCEPTION` for an invalid name, `KAFKA_STORAGE_ERROR`.
+    /// - Throws: `INVALID_TOPIC_EXCEPTION` for an invalid name, `LEADER_NOT_AVAILABLE` while
+    ///   another request is creating it, `KAFKA_STORAGE_ERROR`.
     public func ensureTopic(_ name: String) throws(StorageError) -> TopicInfo? {
         if let info = topic(named: name) { return info }
         guard configuration.autoCreateTopics else { return nil }
         do {
             return try createTopic(name: name, partitions: -1, configs: [:])
         } catch where error.code == .topicAlreadyExists {
-            return topic(named: name)  // created concurrently
+            // Created concurrently; if that is still in progress, the client retries (Kafka also
+            // answers LEADER_NOT_AVAILABLE for a topic that is being auto-created).
+            guard let info = topic(named: name) else {
+                throw StorageError(.leaderNotAvailable, "topic '\(name)' is being created")
+            }
+            return info
         }
     }
 
@@ -255,33 +265,40 @@ public final class LogManager: @unchecked Sendable {
             throw StorageError(.invalidPartitions, "number of partitions must be between 1 and 10000, got \(partitions)")
         }
         let config = try TopicConfig(overrides: configs, defaults: configuration.topicDefaults)
-        return try lock.withLockTyped { () throws(StorageError) -> TopicInfo in
+        // Reserve the name under the lock; create the files outside it, so lookups by produce and
+        // fetch requests never wait for a creation's fsyncs.
+        let info = try lock.withLockTyped { () throws(StorageError) -> TopicInfo in
             guard !isClosed else { throw StorageError(.kafkaStorageError, "log storage is closed") }
-            guard topicsByName[name] == nil else {
+            guard topicsByName[name] == nil, !topicsBeingCreated.contains(name) else {
                 throw StorageError(.topicAlreadyExists, "topic '\(name)' already exists")
             }
             // Kafka refuses names that differ only in '.' versus '_' (they collide in metrics).
             let normalized = name.replacingDotsWithUnderscores()
-            if let other = topicsByName.keys.first(where: { $0.replacingDotsWithUnderscores() == normalized }) {
+            if let other = (Array(topicsByName.keys) + topicsBeingCreated).first(where: {
+                $0.replacingDotsWithUnderscores() == normalized
+            }) {
                 throw StorageError(
                     .invalidTopicException, "topic '\(name)' collides with existing topic '\(other)' ('.' and '_' are equivalent)")
             }
             let info = TopicInfo(
                 name: name, topicID: KafkaUUID(high: .random(in: 1...UInt64.max), low: .random(in: 0...UInt64.max)),
                 partitionCount: count, configOverrides: configs, config: config)
-            if validateOnly { return info }
-            var logs: [PartitionLog] = []
-            for index in 0..<count {
-                let directory = partitionDirectory(topic: name, index: index)
-                // Leftovers of an earlier topic of this name whose deletion was cut short.
-                try FileIO.removeTree(directory)
-                logs.append(try openPartition(topic: name, index: index, config: config))
-            }
-            try writeTopicFile(info)
-            topicsByName[name] = Topic(info: info, partitions: logs)
-            logger.info("created topic", metadata: ["topic": "\(name)", "partitions": "\(count)"])
+            if !validateOnly { topicsBeingCreated.insert(name) }
             return info
         }
+        if validateOnly { return info }
+        defer { lock.withLock { _ = topicsBeingCreated.remove(name) } }
+        var logs: [PartitionLog] = []
+        for index in 0..<count {
+            let directory = partitionDirectory(topic: name, index: index)
+            // Leftovers of an earlier topic of this name whose deletion was cut short.
+            try FileIO.removeTree(directory)
+            logs.append(try openPartition(topic: name, index: index, config: config))
+        }
+        try writeTopicFile(info)  // the commit point
+        lock.withLock { topicsByName[name] = Topic(info: info, partitions: logs) }
+        logger.info("created topic", metadata: ["topic": "\(name)", "partitions": "\(count)"])
+        return info
     }
 
     /// Deletes a topic: removes its metadata file (the commit point), wakes and fails everyone
@@ -382,7 +399,7 @@ public final class LogManager: @unchecked Sendable {
     ///
     /// - Throws: `KAFKA_STORAGE_ERROR` if the counter cannot be written.
     public func allocateProducerID() throws(StorageError) -> Int64 {
-        try lock.withLockTyped { () throws(StorageError) -> Int64 in
+        try producerIDLock.withLockTyped { () throws(StorageError) -> Int64 in
             let id = nextProducerID
             try FileIO.atomicReplace(
                 configuration.dataDirectory + "/" + Self.producerIDFileName, contents: Array("v1 \(id + 1)\n".utf8))
