@@ -36,7 +36,7 @@ struct StorageTopicTests {
             #expect(code { _ = try manager.partitionOrCreate(topic: name, index: 0) } == .invalidTopicException)
             #expect(code { try manager.deleteTopic(name: name) } == .invalidTopicException)
         }
-        #expect(try FileManager.default.contentsOfDirectory(atPath: fixture.dataPath).isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: fixture.dataPath).filter { !$0.hasPrefix(".") }.isEmpty)
         #expect(!FileManager.default.fileExists(atPath: fixture.directory.path + "/x-0"))
         try manager.close()
     }
@@ -162,6 +162,16 @@ struct StorageTopicTests {
         #expect(outcomes.contains(KafkaErrorCode.none))
         #expect(manager.topics.map(\.name) == ["race"])
         try manager.close()
+    }
+
+    @Test("a data directory is used by one LogManager at a time")
+    func directoryLock() throws {
+        let fixture = try StorageFixture()
+        let manager = try fixture.open()
+        #expect(code { _ = try fixture.open() } == .kafkaStorageError)
+        try manager.close()
+        let again = try fixture.open()
+        try again.close()
     }
 
     @Test("producer ids are never reused across restarts")

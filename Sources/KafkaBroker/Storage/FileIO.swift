@@ -108,6 +108,22 @@ final class FileDescriptor: Sendable {
         guard result == 0 else { throw StorageError.io("fsync", path: path, errno: errno) }
     }
 
+    /// Takes an exclusive advisory lock on the file without waiting (`flock`); held until the
+    /// descriptor is closed.
+    ///
+    /// - Returns: false if another open file description (another process, or another open in
+    ///   this one) holds it.
+    func tryLockExclusively() throws(StorageError) -> Bool {
+        if flock(fd, LOCK_EX | LOCK_NB) == 0 { return true }
+        if errno == EWOULDBLOCK { return false }
+        throw StorageError.io("flock", path: path, errno: errno)
+    }
+
+    /// Releases a lock taken by `tryLockExclusively()`.
+    func unlock() {
+        _ = flock(fd, LOCK_UN)
+    }
+
     /// Cuts the file to `size` bytes.
     func truncate(to size: Int) throws(StorageError) {
         guard ftruncate(fd, off_t(size)) == 0 else { throw StorageError.io("ftruncate", path: path, errno: errno) }

@@ -3,6 +3,13 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 public import KafkaProtocol
 public import Logging
 import NIOConcurrencyHelpers
@@ -21,6 +28,7 @@ import NIOConcurrencyHelpers
 ///     producer-state.json                idempotent-producer snapshot (at each roll and close)
 ///     .clean-shutdown                    present only between close() and the next open
 /// <data>/producer-id                     next producer id (`v1 <id>`)
+/// <data>/.lock                           flock'ed while a LogManager has the directory open
 /// ```
 /// Topic names are validated (`TopicName.validate`) before they are used in a path.
 ///
@@ -88,11 +96,15 @@ public final class LogManager: @unchecked Sendable {
     private var topicsBeingCreated: Set<String> = []
     /// Guarded by `lock`.
     private var isClosed = false
+    /// `<data>/.lock`, flock'ed from `init` until `close()` (or until the manager is freed): one
+    /// broker per data directory.
+    private let directoryLock: FileDescriptor
     /// Serializes producer id allocation (its fsyncs stay off `lock`).
     private let producerIDLock = NIOLock()
 
     private static let topicFileSuffix = ".topic.json"
     private static let producerIDFileName = "producer-id"
+    private static let lockFileName = ".lock"
 
     /// Opens the data directory, creating it if needed, and recovers every partition of every
     /// topic (see `PartitionLog` recovery). Partition directories of topics that have no
@@ -105,6 +117,10 @@ public final class LogManager: @unchecked Sendable {
         self.logger = logger
         let data = configuration.dataDirectory
         try FileIO.createDirectory(data)
+        directoryLock = try FileDescriptor(path: data + "/" + Self.lockFileName, flags: O_RDWR | O_CREAT)
+        guard try directoryLock.tryLockExclusively() else {
+            throw StorageError(.kafkaStorageError, "data directory \(data) is in use by another broker (\(Self.lockFileName) is locked)")
+        }
 
         if let bytes = try FileIO.readFile(data + "/" + Self.producerIDFileName) {
             guard let next = PartitionLog.parseLogStartCheckpoint(bytes), next >= 0 else {
@@ -429,15 +445,18 @@ public final class LogManager: @unchecked Sendable {
         return deleted
     }
 
-    /// fsyncs every partition and writes their clean-shutdown markers; later calls fail.
+    /// fsyncs every partition and writes their clean-shutdown markers, then releases the data
+    /// directory's lock; later calls fail.
     ///
     /// - Throws: the first `KAFKA_STORAGE_ERROR` (every partition is still attempted).
     public func close() throws(StorageError) {
-        let logs = lock.withLock { () -> [PartitionLog] in
-            guard !isClosed else { return [] }
+        let (wasOpen, logs) = lock.withLock { () -> (Bool, [PartitionLog]) in
+            guard !isClosed else { return (false, []) }
             isClosed = true
-            return topicsByName.values.flatMap(\.partitions)
+            return (true, topicsByName.values.flatMap(\.partitions))
         }
+        guard wasOpen else { return }
+        defer { directoryLock.unlock() }
         var firstError: StorageError?
         for log in logs {
             do {

@@ -239,8 +239,15 @@ public final class PartitionLog: @unchecked Sendable {
             do throws(StorageError) {
                 try segment.log.write(bytes, at: start)
             } catch {
-                // Cut off whatever part was written so the next append starts at a batch boundary.
-                try? segment.log.truncate(to: start)
+                // Cut off whatever part was written so the next append starts at a batch boundary;
+                // if even that fails the file's end is unknown: take the partition offline.
+                do throws(StorageError) {
+                    try segment.log.truncate(to: start)
+                } catch {
+                    state.closedError = StorageError(
+                        .kafkaStorageError,
+                        "\(topic)-\(partition) is offline after a failed write (\(error.message)); restart to recover")
+                }
                 throw error
             }
             var at = start
