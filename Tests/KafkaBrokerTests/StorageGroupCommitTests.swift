@@ -83,6 +83,17 @@ struct StorageGroupCommitTests {
         try manager.close()
     }
 
+    @Test("a long poll flushes data nobody waited for (acks=0) instead of waiting for the timeout")
+    func waitForDataFlushesUnacknowledged() async throws {
+        let fixture = try StorageFixture()
+        let (manager, log) = try fixture.openWithTopic()
+        _ = try log.append(try TestBatches.make(count: 2), now: 0)
+        #expect(log.highWatermark == 0)
+        #expect(await log.waitForData(after: 0, timeout: .seconds(60)))
+        #expect(log.highWatermark == 2)
+        try manager.close()
+    }
+
     @Test("deleting a topic wakes long polls")
     func deleteWakesWaiters() async throws {
         let fixture = try StorageFixture()

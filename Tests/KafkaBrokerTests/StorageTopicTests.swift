@@ -164,6 +164,13 @@ struct StorageTopicTests {
         try manager.close()
     }
 
+    @Test("invalid broker defaults are rejected at open")
+    func invalidDefaults() throws {
+        let fixture = try StorageFixture()
+        fixture.configuration.topicDefaults.segmentBytes = 3
+        #expect(code { _ = try fixture.open() } == .invalidConfig)
+    }
+
     @Test("a data directory is used by one LogManager at a time")
     func directoryLock() throws {
         let fixture = try StorageFixture()

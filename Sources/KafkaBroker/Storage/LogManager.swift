@@ -115,6 +115,11 @@ public final class LogManager: @unchecked Sendable {
     public init(configuration: Configuration, logger: Logger = Logger(label: "tributary.broker.storage")) throws(StorageError) {
         self.configuration = configuration
         self.logger = logger
+        // The broker's defaults obey the same rules as topic overrides.
+        _ = try TopicConfig(overrides: configuration.topicDefaults.stringMap)
+        guard configuration.defaultPartitions >= 1 else {
+            throw StorageError(.invalidPartitions, "default partitions must be at least 1, got \(configuration.defaultPartitions)")
+        }
         let data = configuration.dataDirectory
         try FileIO.createDirectory(data)
         directoryLock = try FileDescriptor(path: data + "/" + Self.lockFileName, flags: O_RDWR | O_CREAT)

@@ -148,8 +148,9 @@ public final class PartitionLog: @unchecked Sendable {
     /// Every batch is checked first (CRC, magic 2, complete, at least one record, size against
     /// `max.message.bytes`, idempotent-producer sequence); if any fails nothing is written.
     /// Offsets are assigned in place (`baseOffset`, `partitionLeaderEpoch` = 0) and the whole
-    /// request is written with one `pwrite`. The data is **not yet durable**: call
-    /// `waitDurable(through: result.lastOffset)` before acknowledging with acks != 0.
+    /// request is written with one `pwrite`. The data is **not yet durable** nor readable: call
+    /// `waitDurable(through: result.lastOffset)` before acknowledging with acks != 0 (with acks = 0,
+    /// call it too, or leave it to the next group commit or long poll).
     ///
     /// - Parameters:
     ///   - records: the partition's `records` field: one or more complete v2 record batches.
@@ -427,11 +428,18 @@ public final class PartitionLog: @unchecked Sendable {
     /// - Returns: whether the high watermark is above `offset` on return.
     @discardableResult
     public func waitForData(after offset: Int64, timeout: Duration) async -> Bool {
-        let ready = lock.withLock { () -> Bool? in
-            if state.closedError != nil { return false }
-            return state.durableEndOffset > offset ? true : nil
+        let (ready, unflushedEnd) = lock.withLock { () -> (Bool?, Int64?) in
+            if state.closedError != nil { return (false, nil) }
+            if state.durableEndOffset > offset { return (true, nil) }
+            // Written but not yet fsync'd (an acks=0 produce nobody waits for): flush it now
+            // rather than leave it invisible until the next acknowledged produce.
+            return (nil, state.logEndOffset > offset ? state.logEndOffset - 1 : nil)
         }
         if let ready { return ready }
+        if let unflushedEnd {
+            try? await waitDurable(through: unflushedEnd)
+            return lock.withLock { state.closedError == nil && state.durableEndOffset > offset }
+        }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.waitForHighWatermark(above: offset) }
             group.addTask { try? await Task.sleep(for: timeout) }
