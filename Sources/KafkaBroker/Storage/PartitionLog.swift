@@ -503,29 +503,16 @@ public final class PartitionLog: @unchecked Sendable {
             let (startPosition, limit) = lock.withLock {
                 (segment.indexedPosition(atOrBefore: offset), segment.size)
             }
-            if let found = try findBatch(containing: offset, in: segment, from: startPosition, limit: limit) {
-                result.records = try readBatches(
-                    from: segment, at: found, limit: limit, highWatermark: highWatermark, maxBytes: maxBytes,
-                    minOneBatch: minOneBatch)
+            if let records = try readBatches(
+                containing: offset, from: segment, indexedPosition: startPosition, limit: limit,
+                highWatermark: highWatermark, maxBytes: maxBytes, minOneBatch: minOneBatch)
+            {
+                result.records = records
                 return result
             }
             index += 1
         }
         return result
-    }
-
-    /// The position of the first batch at or after `position` whose last offset is at least
-    /// `offset`, walking batch headers with small reads; `nil` if the segment ends first.
-    private func findBatch(containing offset: Int64, in segment: LogSegment, from position: Int, limit: Int)
-        throws(StorageError) -> Int?
-    {
-        var position = position
-        while position + RecordBatchHeader.size <= limit {
-            let header = try readHeader(segment, at: position)
-            if header.lastOffset >= offset { return position }
-            position += header.totalSize
-        }
-        return nil
     }
 
     func readHeader(_ segment: LogSegment, at position: Int) throws(StorageError) -> RecordBatchHeader {
@@ -540,18 +527,48 @@ public final class PartitionLog: @unchecked Sendable {
 
     /// Reads whole batches from `position`: at most `maxBytes` (or the first batch whole if
     /// `minOneBatch`), none starting at or above `highWatermark`.
+    /// Reads whole batches starting with the one holding `offset`: at most `maxBytes` (or the
+    /// first batch whole if `minOneBatch`), none starting at or above `highWatermark`; `nil` if
+    /// the segment ends before `offset`.
+    ///
+    /// One `pread` from the indexed position usually covers both the walk to the batch (at most
+    /// about one index interval) and the data returned; a second one is needed only when the
+    /// first batch reaches past it.
     private func readBatches(
-        from segment: LogSegment, at position: Int, limit: Int, highWatermark: Int64, maxBytes: Int, minOneBatch: Bool
-    ) throws(StorageError) -> ByteBuffer {
-        var wanted = min(max(maxBytes, 0), limit - position)
-        if minOneBatch {
-            let first = try readHeader(segment, at: position)
-            wanted = max(wanted, min(first.totalSize, limit - position))
+        containing offset: Int64, from segment: LogSegment, indexedPosition: Int, limit: Int, highWatermark: Int64,
+        maxBytes: Int, minOneBatch: Bool
+    ) throws(StorageError) -> ByteBuffer? {
+        let maxBytes = max(maxBytes, 0)
+        let chunkStart = indexedPosition
+        let chunk = try segment.log.read(
+            count: min(limit - chunkStart, maxBytes + indexIntervalBytes + RecordBatchHeader.size), at: chunkStart)
+        func header(at position: Int) throws(StorageError) -> RecordBatchHeader {
+            let index = chunk.readerIndex + position - chunkStart
+            if index + RecordBatchHeader.size <= chunk.writerIndex, let header = try? RecordBatchHeader(from: chunk, at: index) {
+                return header
+            }
+            return try readHeader(segment, at: position)
         }
-        var buffer = try segment.log.read(count: wanted, at: position)
+        // Walk the batch headers from the indexed position to the batch holding `offset`.
+        var position = indexedPosition
+        var first: RecordBatchHeader
+        while true {
+            guard position + RecordBatchHeader.size <= limit else { return nil }
+            first = try header(at: position)
+            if first.lastOffset >= offset { break }
+            position += first.totalSize
+        }
+        var wanted = min(maxBytes, limit - position)
+        if minOneBatch { wanted = max(wanted, min(first.totalSize, limit - position)) }
+        var buffer: ByteBuffer
+        if position - chunkStart + wanted <= chunk.readableBytes {
+            buffer = chunk.getSlice(at: chunk.readerIndex + position - chunkStart, length: wanted)!
+        } else {
+            buffer = try segment.log.read(count: wanted, at: position)
+        }
         // Keep whole batches below the high watermark.
         var end = buffer.readerIndex
-        while end + RecordBatchHeader.FieldOffset.lastOffsetDelta <= buffer.writerIndex {
+        while end + RecordBatchHeader.FieldOffset.partitionLeaderEpoch <= buffer.writerIndex {
             guard let baseOffset = buffer.getInteger(at: end, as: Int64.self),
                 let length = buffer.getInteger(at: end + RecordBatchHeader.FieldOffset.batchLength, as: Int32.self),
                 baseOffset < highWatermark, length >= 0
