@@ -158,6 +158,7 @@ extension PartitionLog {
                 }
             }
             if segment.size > 0 { segment.rollTimestamp = segment.lastAppendTime }
+            if !isLast { segment.releaseIndexFiles() }
             if let previous = segments.last, segment.baseOffset < previous.nextOffset {
                 throw StorageError(
                     .kafkaStorageError,

@@ -279,6 +279,7 @@ public final class PartitionLog: @unchecked Sendable {
         let positionsOverflow = active.size + incomingBytes > Int(UInt32.max)
         guard tooBig || tooOld || offsetsOverflow || positionsOverflow else { return }
         try active.syncAll()
+        active.releaseIndexFiles()
         // Recovery then needs to read producer state only from the new segment on.
         try FileIO.atomicReplace(
             directory + "/" + Self.producerSnapshotFileName, contents: state.producers.snapshot(offset: state.logEndOffset))
@@ -691,11 +692,13 @@ public final class PartitionLog: @unchecked Sendable {
         }
         guard let segments else { return }
         var syncError: StorageError?
-        for segment in segments {
-            do {
-                try segment.syncAll()
-            } catch {
-                syncError = syncError ?? error
+        lock.withLock {
+            for segment in segments {
+                do throws(StorageError) {
+                    try segment.syncAll()
+                } catch {
+                    syncError = syncError ?? error
+                }
             }
         }
         if syncError == nil {
