@@ -23,6 +23,7 @@ struct StorageGroupCommitTests {
         #expect(results.count == producers)
         #expect(Set(results.map(\.baseOffset)).count == producers)
         #expect(log.highWatermark == Int64(2 * producers))
+        print("group commit: \(log.flushCount) fsyncs for \(producers) concurrent produces")
         #expect(log.flushCount < producers, "\(log.flushCount) fsyncs for \(producers) produces")
         #expect(log.flushCount >= 1)
         try manager.close()
@@ -80,6 +81,17 @@ struct StorageGroupCommitTests {
         #expect(clock.now - start < .seconds(30))
         _ = try await producer.value
         #expect(log.highWatermark == 4)
+        try manager.close()
+    }
+
+    @Test("a long poll flushes data nobody waited for (acks=0) instead of waiting for the timeout")
+    func waitForDataFlushesUnacknowledged() async throws {
+        let fixture = try StorageFixture()
+        let (manager, log) = try fixture.openWithTopic()
+        _ = try log.append(try TestBatches.make(count: 2), now: 0)
+        #expect(log.highWatermark == 0)
+        #expect(await log.waitForData(after: 0, timeout: .seconds(60)))
+        #expect(log.highWatermark == 2)
         try manager.close()
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 @testable import KafkaBroker
 import KafkaProtocol
 import NIOCore
@@ -55,6 +56,43 @@ struct StorageIdempotenceTests {
         #expect(code { _ = try log.append(try batch(sequence: 7, epoch: 1), now: 0) } == .outOfOrderSequenceNumber)
         #expect(try log.append(try batch(sequence: 3, epoch: 1), now: 0).baseOffset == 17)
         #expect(try log.append(try batch(sequence: 43, producer: 8), now: 0).baseOffset == 20)
+        try reopened.close()
+    }
+
+    @Test("producer state older than the last two segments survives a crash and a clean restart (snapshots)",
+          arguments: [false, true])
+    func snapshot(cleanClose: Bool) async throws {
+        let fixture = try StorageFixture()
+        do {
+            let (manager, log) = try fixture.openWithTopic(configs: ["segment.bytes": "400"])
+            try await log.appendDurably(try batch(sequence: 0, producer: 9))
+            for _ in 0..<20 { try await log.appendDurably(try TestBatches.make(count: 2)) }
+            #expect(log.segmentCount >= 4)
+            if cleanClose { try manager.close() }
+        }
+        let reopened = try fixture.open()
+        let log = try #require(reopened.partition(topic: "logs", index: 0))
+        let retry = try log.append(try batch(sequence: 0, producer: 9), now: 0)
+        #expect(retry.isDuplicate && retry.baseOffset == 0)
+        #expect(code { _ = try log.append(try batch(sequence: 4, producer: 9), now: 0) } == .outOfOrderSequenceNumber)
+        #expect(try log.append(try batch(sequence: 3, producer: 9), now: 0).isDuplicate == false)
+        try reopened.close()
+    }
+
+    @Test("a corrupt snapshot is ignored and the state rebuilt from the log")
+    func corruptSnapshot() async throws {
+        let fixture = try StorageFixture()
+        do {
+            let (manager, log) = try fixture.openWithTopic()
+            try await log.appendDurably(try batch(sequence: 0))
+            try manager.close()
+        }
+        try [UInt8]("{not json".utf8).withUnsafeBufferPointer {
+            try Data($0).write(to: URL(fileURLWithPath: fixture.dataPath + "/logs-0/" + PartitionLog.producerSnapshotFileName))
+        }
+        let reopened = try fixture.open()
+        let log = try #require(reopened.partition(topic: "logs", index: 0))
+        #expect(try log.append(try batch(sequence: 0), now: 0).isDuplicate)
         try reopened.close()
     }
 

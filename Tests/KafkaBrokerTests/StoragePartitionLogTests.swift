@@ -182,7 +182,7 @@ struct StoragePartitionLogTests {
         try reopened.close()
     }
 
-    @Test("retention by bytes keeps the partition under retention.bytes")
+    @Test("retention by bytes deletes the oldest segments while the rest still holds retention.bytes (as Kafka)")
     func retentionBySize() async throws {
         let fixture = try StorageFixture()
         let (manager, log) = try fixture.openWithTopic(configs: ["segment.bytes": "500", "retention.bytes": "1200"])

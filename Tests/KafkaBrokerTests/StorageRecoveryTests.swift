@@ -153,14 +153,58 @@ struct StorageRecoveryTests {
     func cleanShutdownMarker() async throws {
         let fixture = try StorageFixture()
         let (manager, log) = try fixture.openWithTopic()
-        try await log.appendDurably(try TestBatches.make(count: 3))
+        try await log.appendDurably(try TestBatches.make(count: 2))
+        let pending = try log.append(try TestBatches.make(count: 1), now: 0)
         try manager.close()
+        // A produce appended before close is made durable by it, so its acknowledgement succeeds.
+        try await log.waitDurable(through: pending.lastOffset)
         let marker = fixture.dataPath + "/logs-0/" + PartitionLog.cleanShutdownFileName
         #expect(FileManager.default.fileExists(atPath: marker))
         #expect(throws: StorageError.self) { try log.append(try TestBatches.make(count: 1), now: 0) }
         let reopened = try fixture.open()
         #expect(!FileManager.default.fileExists(atPath: marker))
         #expect(reopened.partition(topic: "logs", index: 0)?.highWatermark == 3)
+        try reopened.close()
+    }
+}
+
+@Suite("Storage: damaged sealed segments")
+struct StorageSealedDamageTests {
+    @Test("a CRC-bad batch in a sealed segment is reported and kept, never cut off with what follows")
+    func badChecksumInSealedSegment() async throws {
+        let fixture = try StorageFixture()
+        do {
+            let (manager, log) = try fixture.openWithTopic(configs: ["segment.bytes": "500"])
+            for i in 0..<20 { try await log.appendDurably(try TestBatches.make(count: 2, prefix: "d\(i)")) }
+            #expect(log.segmentCount >= 3)
+            try manager.close()
+        }
+        let directory = fixture.dataPath + "/logs-0"
+        let first = directory + "/00000000000000000000"
+        let size = try fileSize(first + ".log")
+        // Flip the last byte of the segment's second batch's records, and drop its index so the
+        // segment is scanned again.
+        let data = try Data(contentsOf: URL(fileURLWithPath: first + ".log"))
+        var bytes = ByteBuffer(bytes: data)
+        let firstBatch = try RecordBatch(from: &bytes)
+        let second = try RecordBatch(from: &bytes)
+        var damaged = Array(data)
+        let position = firstBatch.size + second.size - 1
+        damaged[position] ^= 0xff
+        try Data(damaged).write(to: URL(fileURLWithPath: first + ".log"))
+        try FileManager.default.removeItem(atPath: first + ".index")
+
+        let reopened = try fixture.open()
+        let log = try #require(reopened.partition(topic: "logs", index: 0))
+        #expect(try fileSize(first + ".log") == size)
+        // The damaged batch is served as stored: a consumer's CRC check rejects it.
+        let read = try log.read(from: second.header.baseOffset, maxBytes: 1)
+        var reader = RecordBatchReader(read.records)
+        #expect(throws: KafkaDecodingError.self) { _ = try reader.next() }
+        // Everything after it, in this segment and the next ones, is still there.
+        let after = try log.readAll(from: second.header.nextOffset).map(\.value)
+        #expect(after.count == 40 - Int(second.header.nextOffset))
+        #expect(after.last == "d19-1")
         try reopened.close()
     }
 }

@@ -36,7 +36,7 @@ struct StorageTopicTests {
             #expect(code { _ = try manager.partitionOrCreate(topic: name, index: 0) } == .invalidTopicException)
             #expect(code { try manager.deleteTopic(name: name) } == .invalidTopicException)
         }
-        #expect(try FileManager.default.contentsOfDirectory(atPath: fixture.dataPath).isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: fixture.dataPath).filter { !$0.hasPrefix(".") }.isEmpty)
         #expect(!FileManager.default.fileExists(atPath: fixture.directory.path + "/x-0"))
         try manager.close()
     }
@@ -137,6 +137,48 @@ struct StorageTopicTests {
         #expect(try strict.partitionOrCreate(topic: "other", index: 0) == nil)
         #expect(try strict.ensureTopic("auto") != nil)
         try strict.close()
+    }
+
+    @Test("concurrent auto-creation of one topic creates it once")
+    func concurrentAutoCreate() async throws {
+        let fixture = try StorageFixture()
+        let manager = try fixture.open()
+        let outcomes = await withTaskGroup(of: KafkaErrorCode.self) { group in
+            for _ in 0..<16 {
+                group.addTask {
+                    do throws(StorageError) {
+                        let log = try manager.partitionOrCreate(topic: "race", index: 0)
+                        return log == nil ? KafkaErrorCode.unknownTopicOrPartition : KafkaErrorCode.none
+                    } catch {
+                        return error.code
+                    }
+                }
+            }
+            var outcomes: [KafkaErrorCode] = []
+            for await outcome in group { outcomes.append(outcome) }
+            return outcomes
+        }
+        #expect(outcomes.allSatisfy { $0 == KafkaErrorCode.none || $0 == .leaderNotAvailable }, "\(outcomes)")
+        #expect(outcomes.contains(KafkaErrorCode.none))
+        #expect(manager.topics.map(\.name) == ["race"])
+        try manager.close()
+    }
+
+    @Test("invalid broker defaults are rejected at open")
+    func invalidDefaults() throws {
+        let fixture = try StorageFixture()
+        fixture.configuration.topicDefaults.segmentBytes = 3
+        #expect(code { _ = try fixture.open() } == .invalidConfig)
+    }
+
+    @Test("a data directory is used by one LogManager at a time")
+    func directoryLock() throws {
+        let fixture = try StorageFixture()
+        let manager = try fixture.open()
+        #expect(code { _ = try fixture.open() } == .kafkaStorageError)
+        try manager.close()
+        let again = try fixture.open()
+        try again.close()
     }
 
     @Test("producer ids are never reused across restarts")

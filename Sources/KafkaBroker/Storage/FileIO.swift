@@ -51,6 +51,16 @@ final class FileDescriptor: Sendable {
 
     /// Writes all readable bytes of `buffer` at `offset` (looping over short writes).
     func write(_ buffer: ByteBuffer, at offset: Int) throws(StorageError) {
+        if let injected = FaultInjection.check(.write, path: path) {
+            // Fail half way, as a full disk does: part of the bytes land.
+            let half = buffer.getSlice(at: buffer.readerIndex, length: buffer.readableBytes / 2) ?? ByteBuffer()
+            try? writeAll(half, at: offset)
+            throw StorageError.io("write", path: path, errno: injected)
+        }
+        try writeAll(buffer, at: offset)
+    }
+
+    private func writeAll(_ buffer: ByteBuffer, at offset: Int) throws(StorageError) {
         let result: Int32? = buffer.withUnsafeReadableBytes { bytes -> Int32? in
             var done = 0
             while done < bytes.count {
@@ -100,12 +110,31 @@ final class FileDescriptor: Sendable {
 
     /// Flushes the file's data to disk (`fdatasync` on Linux: the size is metadata it covers).
     func sync() throws(StorageError) {
+        if let injected = FaultInjection.check(.sync, path: path) {
+            throw StorageError.io("fsync", path: path, errno: injected)
+        }
         #if os(Linux)
         let result = fdatasync(fd)
         #else
         let result = fsync(fd)
         #endif
         guard result == 0 else { throw StorageError.io("fsync", path: path, errno: errno) }
+    }
+
+    /// Takes an exclusive advisory lock on the file without waiting (`flock`); held until the
+    /// descriptor is closed.
+    ///
+    /// - Returns: false if another open file description (another process, or another open in
+    ///   this one) holds it.
+    func tryLockExclusively() throws(StorageError) -> Bool {
+        if flock(fd, LOCK_EX | LOCK_NB) == 0 { return true }
+        if errno == EWOULDBLOCK { return false }
+        throw StorageError.io("flock", path: path, errno: errno)
+    }
+
+    /// Releases a lock taken by `tryLockExclusively()`.
+    func unlock() {
+        _ = flock(fd, LOCK_UN)
     }
 
     /// Cuts the file to `size` bytes.
@@ -178,6 +207,9 @@ enum FileIO {
 
     /// Renames `from` to `to` (replacing `to`).
     static func rename(_ from: String, to: String) throws(StorageError) {
+        if let injected = FaultInjection.check(.rename, path: to) {
+            throw StorageError.io("rename to \(to)", path: from, errno: injected)
+        }
         #if canImport(Glibc)
         let result = Glibc.rename(from, to)
         #elseif canImport(Musl)
@@ -211,7 +243,7 @@ enum FileIO {
         do {
             let file = try FileDescriptor(path: temporary, flags: O_WRONLY | O_CREAT | O_TRUNC)
             try file.write(contents, at: 0)
-            guard fsync(file.fd) == 0 else { throw StorageError.io("fsync", path: temporary, errno: errno) }
+            try file.sync()
         }
         try rename(temporary, to: path)
         try syncDirectory(parentDirectory(of: path))

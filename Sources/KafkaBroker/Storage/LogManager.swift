@@ -3,6 +3,13 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 public import KafkaProtocol
 public import Logging
 import NIOConcurrencyHelpers
@@ -18,8 +25,10 @@ import NIOConcurrencyHelpers
 ///     00000000000000000000.index         sparse offset index
 ///     00000000000000000000.timeindex     sparse time index
 ///     log-start-offset                   checkpoint (`v1 <offset>`)
+///     producer-state.json                idempotent-producer snapshot (at each roll and close)
 ///     .clean-shutdown                    present only between close() and the next open
 /// <data>/producer-id                     next producer id (`v1 <id>`)
+/// <data>/.lock                           flock'ed while a LogManager has the directory open
 /// ```
 /// Topic names are validated (`TopicName.validate`) before they are used in a path.
 ///
@@ -81,13 +90,21 @@ public final class LogManager: @unchecked Sendable {
     private let lock = NIOLock()
     /// Guarded by `lock`.
     private var topicsByName: [String: Topic] = [:]
-    /// Guarded by `lock`.
+    /// Guarded by `producerIDLock`.
     private var nextProducerID: Int64 = 0
+    /// Topics whose files are being created (outside the lock). Guarded by `lock`.
+    private var topicsBeingCreated: Set<String> = []
     /// Guarded by `lock`.
     private var isClosed = false
+    /// `<data>/.lock`, flock'ed from `init` until `close()` (or until the manager is freed): one
+    /// broker per data directory.
+    private let directoryLock: FileDescriptor
+    /// Serializes producer id allocation (its fsyncs stay off `lock`).
+    private let producerIDLock = NIOLock()
 
     private static let topicFileSuffix = ".topic.json"
     private static let producerIDFileName = "producer-id"
+    private static let lockFileName = ".lock"
 
     /// Opens the data directory, creating it if needed, and recovers every partition of every
     /// topic (see `PartitionLog` recovery). Partition directories of topics that have no
@@ -98,8 +115,17 @@ public final class LogManager: @unchecked Sendable {
     public init(configuration: Configuration, logger: Logger = Logger(label: "tributary.broker.storage")) throws(StorageError) {
         self.configuration = configuration
         self.logger = logger
+        // The broker's defaults obey the same rules as topic overrides.
+        _ = try TopicConfig(overrides: configuration.topicDefaults.stringMap)
+        guard configuration.defaultPartitions >= 1 else {
+            throw StorageError(.invalidPartitions, "default partitions must be at least 1, got \(configuration.defaultPartitions)")
+        }
         let data = configuration.dataDirectory
         try FileIO.createDirectory(data)
+        directoryLock = try FileDescriptor(path: data + "/" + Self.lockFileName, flags: O_RDWR | O_CREAT)
+        guard try directoryLock.tryLockExclusively() else {
+            throw StorageError(.kafkaStorageError, "data directory \(data) is in use by another broker (\(Self.lockFileName) is locked)")
+        }
 
         if let bytes = try FileIO.readFile(data + "/" + Self.producerIDFileName) {
             guard let next = PartitionLog.parseLogStartCheckpoint(bytes), next >= 0 else {
@@ -109,7 +135,11 @@ public final class LogManager: @unchecked Sendable {
         }
 
         let names = try FileIO.contentsOfDirectory(data)
-        for name in names where name.hasSuffix(".tmp") { try FileIO.removeFile(data + "/" + name) }
+        // Temporary files of our own atomic replaces cut short (others' files are left alone).
+        for name in names
+        where name.hasSuffix(Self.topicFileSuffix + ".tmp") || name == Self.producerIDFileName + ".tmp" {
+            try FileIO.removeFile(data + "/" + name)
+        }
         for name in names where name.hasSuffix(Self.topicFileSuffix) {
             let topicName = String(name.dropLast(Self.topicFileSuffix.count))
             guard TopicName.isValid(topicName) else {
@@ -165,6 +195,7 @@ public final class LogManager: @unchecked Sendable {
         let ours = files.allSatisfy { name in
             name.hasSuffix(".log") || name.hasSuffix(".index") || name.hasSuffix(".timeindex") || name.hasSuffix(".tmp")
                 || name == PartitionLog.logStartFileName || name == PartitionLog.cleanShutdownFileName
+                || name == PartitionLog.producerSnapshotFileName
         }
         guard ours else { return }
         logger.warning("removing partition directory of an unknown topic", metadata: ["directory": "\(path)"])
@@ -217,14 +248,20 @@ public final class LogManager: @unchecked Sendable {
     /// The topic, created with defaults if missing and auto-creation is on (Metadata requests
     /// with `allowAutoTopicCreation`). `nil` if missing and auto-creation is off.
     ///
-    /// - Throws: `INVALID_TOPIC_EXCEPTION` for an invalid name, `KAFKA_STORAGE_ERROR`.
+    /// - Throws: `INVALID_TOPIC_EXCEPTION` for an invalid name, `LEADER_NOT_AVAILABLE` while
+    ///   another request is creating it, `KAFKA_STORAGE_ERROR`.
     public func ensureTopic(_ name: String) throws(StorageError) -> TopicInfo? {
         if let info = topic(named: name) { return info }
         guard configuration.autoCreateTopics else { return nil }
         do {
             return try createTopic(name: name, partitions: -1, configs: [:])
         } catch where error.code == .topicAlreadyExists {
-            return topic(named: name)  // created concurrently
+            // Created concurrently; if that is still in progress, the client retries (Kafka also
+            // answers LEADER_NOT_AVAILABLE for a topic that is being auto-created).
+            guard let info = topic(named: name) else {
+                throw StorageError(.leaderNotAvailable, "topic '\(name)' is being created")
+            }
+            return info
         }
     }
 
@@ -249,33 +286,40 @@ public final class LogManager: @unchecked Sendable {
             throw StorageError(.invalidPartitions, "number of partitions must be between 1 and 10000, got \(partitions)")
         }
         let config = try TopicConfig(overrides: configs, defaults: configuration.topicDefaults)
-        return try lock.withLockTyped { () throws(StorageError) -> TopicInfo in
+        // Reserve the name under the lock; create the files outside it, so lookups by produce and
+        // fetch requests never wait for a creation's fsyncs.
+        let info = try lock.withLockTyped { () throws(StorageError) -> TopicInfo in
             guard !isClosed else { throw StorageError(.kafkaStorageError, "log storage is closed") }
-            guard topicsByName[name] == nil else {
+            guard topicsByName[name] == nil, !topicsBeingCreated.contains(name) else {
                 throw StorageError(.topicAlreadyExists, "topic '\(name)' already exists")
             }
             // Kafka refuses names that differ only in '.' versus '_' (they collide in metrics).
             let normalized = name.replacingDotsWithUnderscores()
-            if let other = topicsByName.keys.first(where: { $0.replacingDotsWithUnderscores() == normalized }) {
+            if let other = (Array(topicsByName.keys) + topicsBeingCreated).first(where: {
+                $0.replacingDotsWithUnderscores() == normalized
+            }) {
                 throw StorageError(
                     .invalidTopicException, "topic '\(name)' collides with existing topic '\(other)' ('.' and '_' are equivalent)")
             }
             let info = TopicInfo(
                 name: name, topicID: KafkaUUID(high: .random(in: 1...UInt64.max), low: .random(in: 0...UInt64.max)),
                 partitionCount: count, configOverrides: configs, config: config)
-            if validateOnly { return info }
-            var logs: [PartitionLog] = []
-            for index in 0..<count {
-                let directory = partitionDirectory(topic: name, index: index)
-                // Leftovers of an earlier topic of this name whose deletion was cut short.
-                try FileIO.removeTree(directory)
-                logs.append(try openPartition(topic: name, index: index, config: config))
-            }
-            try writeTopicFile(info)
-            topicsByName[name] = Topic(info: info, partitions: logs)
-            logger.info("created topic", metadata: ["topic": "\(name)", "partitions": "\(count)"])
+            if !validateOnly { topicsBeingCreated.insert(name) }
             return info
         }
+        if validateOnly { return info }
+        defer { lock.withLock { _ = topicsBeingCreated.remove(name) } }
+        var logs: [PartitionLog] = []
+        for index in 0..<count {
+            let directory = partitionDirectory(topic: name, index: index)
+            // Leftovers of an earlier topic of this name whose deletion was cut short.
+            try FileIO.removeTree(directory)
+            logs.append(try openPartition(topic: name, index: index, config: config))
+        }
+        try writeTopicFile(info)  // the commit point
+        lock.withLock { topicsByName[name] = Topic(info: info, partitions: logs) }
+        logger.info("created topic", metadata: ["topic": "\(name)", "partitions": "\(count)"])
+        return info
     }
 
     /// Deletes a topic: removes its metadata file (the commit point), wakes and fails everyone
@@ -376,7 +420,7 @@ public final class LogManager: @unchecked Sendable {
     ///
     /// - Throws: `KAFKA_STORAGE_ERROR` if the counter cannot be written.
     public func allocateProducerID() throws(StorageError) -> Int64 {
-        try lock.withLockTyped { () throws(StorageError) -> Int64 in
+        try producerIDLock.withLockTyped { () throws(StorageError) -> Int64 in
             let id = nextProducerID
             try FileIO.atomicReplace(
                 configuration.dataDirectory + "/" + Self.producerIDFileName, contents: Array("v1 \(id + 1)\n".utf8))
@@ -406,15 +450,18 @@ public final class LogManager: @unchecked Sendable {
         return deleted
     }
 
-    /// fsyncs every partition and writes their clean-shutdown markers; later calls fail.
+    /// fsyncs every partition and writes their clean-shutdown markers, then releases the data
+    /// directory's lock; later calls fail.
     ///
     /// - Throws: the first `KAFKA_STORAGE_ERROR` (every partition is still attempted).
     public func close() throws(StorageError) {
-        let logs = lock.withLock { () -> [PartitionLog] in
-            guard !isClosed else { return [] }
+        let (wasOpen, logs) = lock.withLock { () -> (Bool, [PartitionLog]) in
+            guard !isClosed else { return (false, []) }
             isClosed = true
-            return topicsByName.values.flatMap(\.partitions)
+            return (true, topicsByName.values.flatMap(\.partitions))
         }
+        guard wasOpen else { return }
+        defer { directoryLock.unlock() }
         var firstError: StorageError?
         for log in logs {
             do {

@@ -41,8 +41,11 @@ final class LogSegment: @unchecked Sendable {
     /// The partition directory.
     let directory: String
     let log: FileDescriptor
-    let offsetIndexFile: FileDescriptor
-    let timeIndexFile: FileDescriptor
+    /// The index files, open while the segment is active (or being recovered or closed) and
+    /// released once it is sealed: a sealed segment's indexes live in memory, so it holds one
+    /// descriptor instead of three.
+    private var offsetIndexHandle: FileDescriptor?
+    private var timeIndexHandle: FileDescriptor?
 
     // Guarded by the partition's lock.
     /// Bytes of whole batches in `.log`.
@@ -84,8 +87,34 @@ final class LogSegment: @unchecked Sendable {
         self.nextOffset = baseOffset
         let stem = "\(directory)/\(Self.fileStem(baseOffset))"
         self.log = try FileDescriptor(path: stem + ".log", flags: O_RDWR | O_CREAT)
-        self.offsetIndexFile = try FileDescriptor(path: stem + ".index", flags: O_RDWR | O_CREAT)
-        self.timeIndexFile = try FileDescriptor(path: stem + ".timeindex", flags: O_RDWR | O_CREAT)
+        self.offsetIndexHandle = try FileDescriptor(path: stem + ".index", flags: O_RDWR | O_CREAT)
+        self.timeIndexHandle = try FileDescriptor(path: stem + ".timeindex", flags: O_RDWR | O_CREAT)
+    }
+
+    /// The `.index` file, reopened if it was released.
+    var offsetIndexFile: FileDescriptor {
+        get throws(StorageError) {
+            if let handle = offsetIndexHandle { return handle }
+            let handle = try FileDescriptor(path: offsetIndexPath, flags: O_RDWR | O_CREAT)
+            offsetIndexHandle = handle
+            return handle
+        }
+    }
+
+    /// The `.timeindex` file, reopened if it was released.
+    var timeIndexFile: FileDescriptor {
+        get throws(StorageError) {
+            if let handle = timeIndexHandle { return handle }
+            let handle = try FileDescriptor(path: timeIndexPath, flags: O_RDWR | O_CREAT)
+            timeIndexHandle = handle
+            return handle
+        }
+    }
+
+    /// Closes the index files (a sealed segment); they are reopened when needed.
+    func releaseIndexFiles() {
+        offsetIndexHandle = nil
+        timeIndexHandle = nil
     }
 
     /// Whether the segment holds no batch.
@@ -170,8 +199,9 @@ final class LogSegment: @unchecked Sendable {
             indexFilesNeedRewrite = false
         }
         try log.sync()
-        try offsetIndexFile.sync()
-        try timeIndexFile.sync()
+        // Index files not open have not been written since they were last synced.
+        try offsetIndexHandle?.sync()
+        try timeIndexHandle?.sync()
     }
 
     // MARK: Lookup

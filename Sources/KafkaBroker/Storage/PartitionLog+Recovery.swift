@@ -64,12 +64,26 @@ extension PartitionLog {
             leftovers.append(stem)
         }
 
-        var segments: [LogSegment] = []
+        // Producer state: the snapshot written at the last roll or close, plus the batches after
+        // it; without one, the batches of the last two segments.
         var producers = ProducerStateTable()
+        var producerScanFrom = baseOffsets.count >= 2 ? baseOffsets[baseOffsets.count - 2] : (baseOffsets.first ?? 0)
+        var snapshotOffset: Int64? = nil
+        if let bytes = try FileIO.readFile(directory + "/" + producerSnapshotFileName) {
+            if let (table, offset) = ProducerStateTable.load(snapshot: bytes) {
+                producers = table
+                producerScanFrom = offset
+                snapshotOffset = offset
+            } else {
+                logger.warning("unreadable producer state snapshot, rebuilding from the log", metadata: metadata)
+            }
+        }
+
+        var segments: [LogSegment] = []
         for (index, base) in baseOffsets.enumerated() {
             let segment = try LogSegment(directory: directory, baseOffset: base)
             let isLast = index == baseOffsets.count - 1
-            let needsProducerState = index >= baseOffsets.count - 2
+            let needsProducerState = isLast || baseOffsets[index + 1] > producerScanFrom
             let fileSize = try segment.log.size()
             segment.lastAppendTime = try segment.log.modificationTimeMs()
             metadata["segment"] = "\(LogSegment.fileStem(base)).log"
@@ -93,16 +107,36 @@ extension PartitionLog {
                 segment.size = 0
                 segment.nextOffset = base
                 segment.maxTimestamp = -1
+                // Sealed segments were fsync'd when rolled: damage there is reported and the
+                // damaged batch served as is (the consumer's CRC check sees it), never repaired.
+                let segmentMetadata = metadata
+                let reportBadChecksum: ((RecordBatchHeader, Int) -> Void)? =
+                    isLast ? nil : { header, position in
+                        logger.error(
+                            "CRC mismatch in a sealed segment; keeping the batch",
+                            metadata: segmentMetadata.merging(
+                                ["position": "\(position)", "baseOffset": "\(header.baseOffset)"], uniquingKeysWith: { $1 }))
+                    }
                 let outcome = try scan(
                     segment.log, from: 0, fileSize: fileSize, firstOffset: base, verifyChecksums: true,
-                    chunkBytes: scanChunkBytes
+                    chunkBytes: scanChunkBytes, checksumMismatch: reportBadChecksum
                 ) { (header, position) throws(StorageError) in
                     segment.noteAppended(
                         header, at: position, appendTime: segment.lastAppendTime, indexIntervalBytes: indexIntervalBytes,
                         persistIndexes: false)
-                    if needsProducerState { producers.record(header) }
+                    if needsProducerState, header.baseOffset >= producerScanFrom { producers.record(header) }
                 }
-                if outcome.validEnd < fileSize {
+                if outcome.validEnd < fileSize, !isLast {
+                    // A structurally broken sealed segment: serve what precedes the damage, leave
+                    // the file as it is (reads continue with the next segment).
+                    logger.error(
+                        "sealed segment damaged; serving it only up to the damage",
+                        metadata: metadata.merging(
+                            [
+                                "position": "\(outcome.validEnd)", "bytesUnreadable": "\(fileSize - outcome.validEnd)",
+                                "reason": "\(outcome.problem ?? "truncated batch")",
+                            ], uniquingKeysWith: { $1 }))
+                } else if outcome.validEnd < fileSize {
                     logger.warning(
                         "truncating segment at the first bad batch",
                         metadata: metadata.merging(
@@ -119,9 +153,12 @@ extension PartitionLog {
                 _ = try scan(
                     segment.log, from: 0, fileSize: segment.size, firstOffset: base, verifyChecksums: false,
                     chunkBytes: scanChunkBytes
-                ) { (header, _) throws(StorageError) in producers.record(header) }
+                ) { (header, _) throws(StorageError) in
+                    if header.baseOffset >= producerScanFrom { producers.record(header) }
+                }
             }
             if segment.size > 0 { segment.rollTimestamp = segment.lastAppendTime }
+            if !isLast { segment.releaseIndexFiles() }
             if let previous = segments.last, segment.baseOffset < previous.nextOffset {
                 throw StorageError(
                     .kafkaStorageError,
@@ -136,6 +173,10 @@ extension PartitionLog {
         let end = segments[segments.count - 1].nextOffset
         logStart = min(max(logStart, segments[0].baseOffset), end)
         producers.removeBatches(before: logStart)
+        if let snapshotOffset, snapshotOffset > end {
+            // The log was cut back below the snapshot (a torn tail): forget what is gone.
+            producers.removeBatches(atOrAfter: end)
+        }
         try segments[segments.count - 1].syncAll()
         if wasClean { try FileIO.removeFile(markerPath) }
         if wasClean || !leftovers.isEmpty { try FileIO.syncDirectory(directory) }
@@ -205,9 +246,13 @@ extension PartitionLog {
     /// valid batch's header and position. Stops at the first batch that is incomplete, corrupt
     /// (bad length, magic or CRC when `verifyChecksums`), or whose base offset is not the one
     /// expected (`firstOffset`, then each batch's `nextOffset`).
+    ///
+    /// With `checksumMismatch` set, a batch whose CRC is wrong but whose header is sound is
+    /// reported to it and then visited like a good one (a sealed segment is never cut back).
     static func scan(
         _ file: FileDescriptor, from start: Int, fileSize: Int, firstOffset: Int64, verifyChecksums: Bool,
-        chunkBytes: Int, visit: (RecordBatchHeader, Int) throws(StorageError) -> Void
+        chunkBytes: Int, checksumMismatch: ((RecordBatchHeader, Int) -> Void)? = nil,
+        visit: (RecordBatchHeader, Int) throws(StorageError) -> Void
     ) throws(StorageError) -> ScanOutcome {
         var position = start
         var expectedOffset = firstOffset
@@ -231,6 +276,19 @@ extension PartitionLog {
                 }
             } catch let error as StorageError {
                 throw error
+            } catch let error as KafkaDecodingError {
+                // A bad CRC in a sound batch: report it and carry on after it, if allowed.
+                if error.kind == .checksumMismatch, let checksumMismatch,
+                    let header = try? RecordBatchHeader(from: reader.remaining),
+                    header.baseOffset == expectedOffset, header.totalSize <= reader.remaining.readableBytes
+                {
+                    checksumMismatch(header, position + consumed)
+                    try visit(header, position + consumed)
+                    expectedOffset = header.nextOffset
+                    position += consumed + header.totalSize
+                    continue
+                }
+                return ScanOutcome(validEnd: position + consumed, problem: "\(error)")
             } catch {
                 return ScanOutcome(validEnd: position + consumed, problem: "\(error)")
             }

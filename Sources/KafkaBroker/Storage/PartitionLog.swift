@@ -148,8 +148,9 @@ public final class PartitionLog: @unchecked Sendable {
     /// Every batch is checked first (CRC, magic 2, complete, at least one record, size against
     /// `max.message.bytes`, idempotent-producer sequence); if any fails nothing is written.
     /// Offsets are assigned in place (`baseOffset`, `partitionLeaderEpoch` = 0) and the whole
-    /// request is written with one `pwrite`. The data is **not yet durable**: call
-    /// `waitDurable(through: result.lastOffset)` before acknowledging with acks != 0.
+    /// request is written with one `pwrite`. The data is **not yet durable** nor readable: call
+    /// `waitDurable(through: result.lastOffset)` before acknowledging with acks != 0 (with acks = 0,
+    /// call it too, or leave it to the next group commit or long poll).
     ///
     /// - Parameters:
     ///   - records: the partition's `records` field: one or more complete v2 record batches.
@@ -239,8 +240,15 @@ public final class PartitionLog: @unchecked Sendable {
             do throws(StorageError) {
                 try segment.log.write(bytes, at: start)
             } catch {
-                // Cut off whatever part was written so the next append starts at a batch boundary.
-                try? segment.log.truncate(to: start)
+                // Cut off whatever part was written so the next append starts at a batch boundary;
+                // if even that fails the file's end is unknown: take the partition offline.
+                do throws(StorageError) {
+                    try segment.log.truncate(to: start)
+                } catch {
+                    state.closedError = StorageError(
+                        .kafkaStorageError,
+                        "\(topic)-\(partition) is offline after a failed write (\(error.message)); restart to recover")
+                }
                 throw error
             }
             var at = start
@@ -271,6 +279,10 @@ public final class PartitionLog: @unchecked Sendable {
         let positionsOverflow = active.size + incomingBytes > Int(UInt32.max)
         guard tooBig || tooOld || offsetsOverflow || positionsOverflow else { return }
         try active.syncAll()
+        active.releaseIndexFiles()
+        // Recovery then needs to read producer state only from the new segment on.
+        try FileIO.atomicReplace(
+            directory + "/" + Self.producerSnapshotFileName, contents: state.producers.snapshot(offset: state.logEndOffset))
         let segment = try LogSegment(directory: directory, baseOffset: state.logEndOffset)
         try FileIO.syncDirectory(directory)
         state.segments.append(segment)
@@ -297,10 +309,10 @@ public final class PartitionLog: @unchecked Sendable {
         while true {
             let wake: DurableWake = await withCheckedContinuation { continuation in
                 lock.withLock {
-                    if let error = state.closedError {
-                        continuation.resume(returning: .failed(error))
-                    } else if offset < state.durableEndOffset {
+                    if offset < state.durableEndOffset {
                         continuation.resume(returning: .durable)
+                    } else if let error = state.closedError {
+                        continuation.resume(returning: .failed(error))
                     } else if offset >= state.logEndOffset {
                         continuation.resume(
                             returning: .failed(
@@ -417,11 +429,18 @@ public final class PartitionLog: @unchecked Sendable {
     /// - Returns: whether the high watermark is above `offset` on return.
     @discardableResult
     public func waitForData(after offset: Int64, timeout: Duration) async -> Bool {
-        let ready = lock.withLock { () -> Bool? in
-            if state.closedError != nil { return false }
-            return state.durableEndOffset > offset ? true : nil
+        let (ready, unflushedEnd) = lock.withLock { () -> (Bool?, Int64?) in
+            if state.closedError != nil { return (false, nil) }
+            if state.durableEndOffset > offset { return (true, nil) }
+            // Written but not yet fsync'd (an acks=0 produce nobody waits for): flush it now
+            // rather than leave it invisible until the next acknowledged produce.
+            return (nil, state.logEndOffset > offset ? state.logEndOffset - 1 : nil)
         }
         if let ready { return ready }
+        if let unflushedEnd {
+            try? await waitDurable(through: unflushedEnd)
+            return lock.withLock { state.closedError == nil && state.durableEndOffset > offset }
+        }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.waitForHighWatermark(above: offset) }
             group.addTask { try? await Task.sleep(for: timeout) }
@@ -485,29 +504,16 @@ public final class PartitionLog: @unchecked Sendable {
             let (startPosition, limit) = lock.withLock {
                 (segment.indexedPosition(atOrBefore: offset), segment.size)
             }
-            if let found = try findBatch(containing: offset, in: segment, from: startPosition, limit: limit) {
-                result.records = try readBatches(
-                    from: segment, at: found, limit: limit, highWatermark: highWatermark, maxBytes: maxBytes,
-                    minOneBatch: minOneBatch)
+            if let records = try readBatches(
+                containing: offset, from: segment, indexedPosition: startPosition, limit: limit,
+                highWatermark: highWatermark, maxBytes: maxBytes, minOneBatch: minOneBatch)
+            {
+                result.records = records
                 return result
             }
             index += 1
         }
         return result
-    }
-
-    /// The position of the first batch at or after `position` whose last offset is at least
-    /// `offset`, walking batch headers with small reads; `nil` if the segment ends first.
-    private func findBatch(containing offset: Int64, in segment: LogSegment, from position: Int, limit: Int)
-        throws(StorageError) -> Int?
-    {
-        var position = position
-        while position + RecordBatchHeader.size <= limit {
-            let header = try readHeader(segment, at: position)
-            if header.lastOffset >= offset { return position }
-            position += header.totalSize
-        }
-        return nil
     }
 
     func readHeader(_ segment: LogSegment, at position: Int) throws(StorageError) -> RecordBatchHeader {
@@ -522,18 +528,48 @@ public final class PartitionLog: @unchecked Sendable {
 
     /// Reads whole batches from `position`: at most `maxBytes` (or the first batch whole if
     /// `minOneBatch`), none starting at or above `highWatermark`.
+    /// Reads whole batches starting with the one holding `offset`: at most `maxBytes` (or the
+    /// first batch whole if `minOneBatch`), none starting at or above `highWatermark`; `nil` if
+    /// the segment ends before `offset`.
+    ///
+    /// One `pread` from the indexed position usually covers both the walk to the batch (at most
+    /// about one index interval) and the data returned; a second one is needed only when the
+    /// first batch reaches past it.
     private func readBatches(
-        from segment: LogSegment, at position: Int, limit: Int, highWatermark: Int64, maxBytes: Int, minOneBatch: Bool
-    ) throws(StorageError) -> ByteBuffer {
-        var wanted = min(max(maxBytes, 0), limit - position)
-        if minOneBatch {
-            let first = try readHeader(segment, at: position)
-            wanted = max(wanted, min(first.totalSize, limit - position))
+        containing offset: Int64, from segment: LogSegment, indexedPosition: Int, limit: Int, highWatermark: Int64,
+        maxBytes: Int, minOneBatch: Bool
+    ) throws(StorageError) -> ByteBuffer? {
+        let maxBytes = max(maxBytes, 0)
+        let chunkStart = indexedPosition
+        let chunk = try segment.log.read(
+            count: min(limit - chunkStart, maxBytes + indexIntervalBytes + RecordBatchHeader.size), at: chunkStart)
+        func header(at position: Int) throws(StorageError) -> RecordBatchHeader {
+            let index = chunk.readerIndex + position - chunkStart
+            if index + RecordBatchHeader.size <= chunk.writerIndex, let header = try? RecordBatchHeader(from: chunk, at: index) {
+                return header
+            }
+            return try readHeader(segment, at: position)
         }
-        var buffer = try segment.log.read(count: wanted, at: position)
+        // Walk the batch headers from the indexed position to the batch holding `offset`.
+        var position = indexedPosition
+        var first: RecordBatchHeader
+        while true {
+            guard position + RecordBatchHeader.size <= limit else { return nil }
+            first = try header(at: position)
+            if first.lastOffset >= offset { break }
+            position += first.totalSize
+        }
+        var wanted = min(maxBytes, limit - position)
+        if minOneBatch { wanted = max(wanted, min(first.totalSize, limit - position)) }
+        var buffer: ByteBuffer
+        if position - chunkStart + wanted <= chunk.readableBytes {
+            buffer = chunk.getSlice(at: chunk.readerIndex + position - chunkStart, length: wanted)!
+        } else {
+            buffer = try segment.log.read(count: wanted, at: position)
+        }
         // Keep whole batches below the high watermark.
         var end = buffer.readerIndex
-        while end + RecordBatchHeader.FieldOffset.lastOffsetDelta <= buffer.writerIndex {
+        while end + RecordBatchHeader.FieldOffset.partitionLeaderEpoch <= buffer.writerIndex {
             guard let baseOffset = buffer.getInteger(at: end, as: Int64.self),
                 let length = buffer.getInteger(at: end + RecordBatchHeader.FieldOffset.batchLength, as: Int32.self),
                 baseOffset < highWatermark, length >= 0
@@ -643,33 +679,62 @@ public final class PartitionLog: @unchecked Sendable {
 
     // MARK: Close
 
-    /// fsyncs every segment and index, writes the clean-shutdown marker and fails later calls.
-    /// Waiters are woken (durable waiters with `UNKNOWN_TOPIC_OR_PARTITION`).
+    /// fsyncs every segment and index, writes the producer snapshot and the clean-shutdown
+    /// marker, and fails later calls. Produces already appended become durable and their
+    /// `waitDurable` calls succeed; long polls are woken.
     public func close() throws(StorageError) {
-        let segments = shutDown(StorageError(.unknownTopicOrPartition, "\(topic)-\(partition) is closed"))
+        let closed = StorageError(.unknownTopicOrPartition, "\(topic)-\(partition) is closed")
+        // Refuse new appends, but let produces in flight finish: the syncs below make them durable.
+        let segments = lock.withLock { () -> [LogSegment]? in
+            guard state.closedError == nil else { return nil }
+            state.closedError = closed
+            return state.segments
+        }
         guard let segments else { return }
-        for segment in segments { try segment.syncAll() }
+        var syncError: StorageError?
+        lock.withLock {
+            for segment in segments {
+                do throws(StorageError) {
+                    try segment.syncAll()
+                } catch {
+                    syncError = syncError ?? error
+                }
+            }
+        }
+        if syncError == nil {
+            lock.withLock { state.durableEndOffset = state.logEndOffset }
+        }
+        _ = wakeAll(failing: syncError ?? closed)
+        if let syncError { throw syncError }
+        let (producers, end) = lock.withLock { (state.producers, state.logEndOffset) }
+        try FileIO.atomicReplace(directory + "/" + Self.producerSnapshotFileName, contents: producers.snapshot(offset: end))
         try FileIO.atomicReplace(directory + "/" + Self.cleanShutdownFileName, contents: Array("clean\n".utf8))
     }
 
     /// Marks the log deleted (its directory is about to be removed) and wakes every waiter.
     func markDeleted() {
-        _ = shutDown(StorageError(.unknownTopicOrPartition, "\(topic)-\(partition) was deleted"))
+        wakeAll(failing: StorageError(.unknownTopicOrPartition, "\(topic)-\(partition) was deleted"))
     }
 
-    /// Sets `closedError` and wakes everyone; returns the segments, or `nil` if already closed.
-    private func shutDown(_ error: StorageError) -> [LogSegment]? {
-        let (segments, durable, data) = lock.withLock {
-            () -> ([LogSegment]?, [CheckedContinuation<DurableWake, Never>], [CheckedContinuation<Void, Never>]) in
-            guard state.closedError == nil else { return (nil, [], []) }
-            state.closedError = error
-            let durable = state.durableWaiters.map(\.continuation)
+    /// Sets `closedError` (unless set) and wakes everyone: durable waiters whose offset is now
+    /// below the high watermark succeed, the others fail with `error`.
+    @discardableResult
+    private func wakeAll(failing error: StorageError) -> [LogSegment]? {
+        typealias Wake = (continuation: CheckedContinuation<DurableWake, Never>, wake: DurableWake)
+        let (segments, durable, data) = lock.withLock { () -> ([LogSegment]?, [Wake], [CheckedContinuation<Void, Never>]) in
+            let wasOpen = state.closedError == nil
+            if wasOpen { state.closedError = error }
+            var durable: [Wake] = []
+            for waiter in state.durableWaiters {
+                let wake: DurableWake = waiter.offset < state.durableEndOffset ? .durable : .failed(error)
+                durable.append((waiter.continuation, wake))
+            }
             let data = state.dataWaiters.values.map(\.continuation)
             state.durableWaiters = []
             state.dataWaiters = [:]
-            return (state.segments, durable, data)
+            return (wasOpen ? state.segments : nil, durable, data)
         }
-        for continuation in durable { continuation.resume(returning: .failed(error)) }
+        for (continuation, wake) in durable { continuation.resume(returning: wake) }
         for continuation in data { continuation.resume() }
         return segments
     }
@@ -678,6 +743,8 @@ public final class PartitionLog: @unchecked Sendable {
 
     /// Name of the clean-shutdown marker in the partition directory.
     static let cleanShutdownFileName = ".clean-shutdown"
+    /// Name of the idempotent-producer state snapshot in the partition directory.
+    static let producerSnapshotFileName = "producer-state.json"
     /// Name of the log start offset checkpoint in the partition directory.
     static let logStartFileName = "log-start-offset"
 

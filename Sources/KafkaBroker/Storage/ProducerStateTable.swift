@@ -1,3 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import KafkaProtocol
 
 /// Idempotent-producer state of one partition: per producer id, its epoch and the last five
@@ -17,14 +22,14 @@ struct ProducerStateTable: Sendable {
     /// in-flight requests an idempotent producer may have).
     static let windowSize = 5
 
-    struct BatchMetadata: Hashable, Sendable {
+    struct BatchMetadata: Hashable, Sendable, Codable {
         var firstSequence: Int32
         var lastSequence: Int32
         var firstOffset: Int64
         var lastOffset: Int64
     }
 
-    struct Entry: Hashable, Sendable {
+    struct Entry: Hashable, Sendable, Codable {
         var epoch: Int16
         /// Oldest first, at most `windowSize`.
         var batches: [BatchMetadata]
@@ -100,6 +105,51 @@ struct ProducerStateTable: Sendable {
         entry.batches.append(batch)
         if entry.batches.count > Self.windowSize { entry.batches.removeFirst(entry.batches.count - Self.windowSize) }
         producers[header.producerId] = entry
+    }
+
+    /// Forgets batches at or above `offset` (a snapshot taken before the log was cut back).
+    mutating func removeBatches(atOrAfter offset: Int64) {
+        for (id, var entry) in producers {
+            entry.batches.removeAll { $0.lastOffset >= offset }
+            producers[id] = entry.batches.isEmpty ? nil : entry
+        }
+    }
+
+    // MARK: Snapshots
+
+    /// The snapshot file, version 1: the table as it was with the log ending at `offset`.
+    private struct Snapshot: Codable {
+        struct Producer: Codable {
+            var producerId: Int64
+            var entry: Entry
+        }
+        var version: Int
+        var offset: Int64
+        var producers: [Producer]
+    }
+
+    /// The table as a versioned JSON snapshot taken when the log ends at `offset`.
+    func snapshot(offset: Int64) throws(StorageError) -> [UInt8] {
+        let snapshot = Snapshot(
+            version: 1, offset: offset,
+            producers: producers.sorted { $0.key < $1.key }.map { Snapshot.Producer(producerId: $0.key, entry: $0.value) })
+        do {
+            return Array(try JSONEncoder().encode(snapshot))
+        } catch {
+            throw StorageError(.kafkaStorageError, "cannot encode the producer state snapshot: \(error)")
+        }
+    }
+
+    /// Reads a snapshot: the table and the log end offset it was taken at; `nil` if unreadable.
+    static func load(snapshot bytes: [UInt8]) -> (table: ProducerStateTable, offset: Int64)? {
+        guard let snapshot = try? JSONDecoder().decode(Snapshot.self, from: Data(bytes)), snapshot.version == 1 else {
+            return nil
+        }
+        var table = ProducerStateTable()
+        for producer in snapshot.producers where producer.entry.batches.count <= windowSize {
+            table.producers[producer.producerId] = producer.entry
+        }
+        return (table, snapshot.offset)
     }
 
     /// Forgets batches below `logStartOffset` (deleted by retention); producers left with none

@@ -14,6 +14,7 @@ public struct StorageError: Error, Hashable, Sendable, CustomStringConvertible {
         self.message = message
     }
 
+    /// `NAME: message`, e.g. `OFFSET_OUT_OF_RANGE: offset 9 is outside 0...5 of logs-0`.
     public var description: String { "\(code.name): \(message)" }
 
     /// A `KAFKA_STORAGE_ERROR` for a failed system call on `path`.

@@ -38,10 +38,15 @@ public struct TopicConfig: Hashable, Sendable, Codable {
 
     /// One configuration key: its Kafka name and how it maps onto the typed fields.
     public enum Key: String, CaseIterable, Sendable {
+        /// `retention.ms` → `retentionMs`.
         case retentionMs = "retention.ms"
+        /// `retention.bytes` → `retentionBytes`.
         case retentionBytes = "retention.bytes"
+        /// `segment.bytes` → `segmentBytes`.
         case segmentBytes = "segment.bytes"
+        /// `segment.ms` → `segmentMs`.
         case segmentMs = "segment.ms"
+        /// `max.message.bytes` → `maxMessageBytes`.
         case maxMessageBytes = "max.message.bytes"
         /// Always `delete`; accepted so clients that send the default are not refused.
         case cleanupPolicy = "cleanup.policy"
