@@ -16,6 +16,19 @@ internal import NIOPosix
 /// as input; this actor parks requests, reads the ``GroupCoordinatorClock`` and applies timers
 /// when ``tick()`` runs.
 ///
+/// Wiring, in the broker:
+///
+///     let offsets = try OffsetStore(dataDirectory: dataDirectory)
+///     let groups = GroupCoordinator(
+///         configuration: GroupCoordinatorConfiguration(nodeId: 0),
+///         offsetStore: offsets,
+///         partitionExists: { topic, partition in logs.hasPartition(topic, partition) })
+///     taskGroup.addTask { await groups.run() }        // timers until cancelled, then shutdown()
+///     // per request:
+///     let response = await groups.joinGroup(request, version: header.apiVersion,
+///                                           clientId: header.clientId ?? "", clientHost: "/\(remoteAddress)")
+///     // DeleteTopics: try await groups.removeOffsets(topic: name)
+///
 /// - Important: Call ``run()`` (for example from the broker's service group) or call ``tick()``
 ///   periodically; without it session timeouts, rebalance timeouts and the initial rebalance
 ///   delay never fire. Call ``shutdown()`` (``run()`` does on cancellation) to answer parked
@@ -280,7 +293,7 @@ public actor GroupCoordinator {
     /// Calls ``tick()`` every ``GroupCoordinatorConfiguration/timerTickInterval`` until the task
     /// is cancelled, then calls ``shutdown()``.
     public func run() async {
-        while !Task.isCancelled {
+        while !Task.isCancelled && !isShutDown {
             do {
                 try await Task.sleep(for: configuration.timerTickInterval)
             } catch {
