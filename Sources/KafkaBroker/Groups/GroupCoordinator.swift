@@ -72,6 +72,20 @@ public actor GroupCoordinator {
     private var parkedSyncs: [MemberKey: ParkedSync] = [:]
     /// Test hooks waiting for a group to reach a state (`waitUntil`).
     private var waiters: [Waiter] = []
+    /// Offset commits that arrived while an append + fsync of the offsets log was running; the
+    /// next one writes them all (group commit). Guarded by the actor, like everything here.
+    var commitQueue: [QueuedCommit] = []
+    /// An append + fsync of the offsets log is running.
+    var isPersistingOffsets = false
+    /// How many appends (each with one fsync) the coordinator made; for tests.
+    var offsetLogAppends = 0
+    /// Test hook awaited before each append of the offsets log.
+    var beforeOffsetAppend: (@Sendable () async -> Void)?
+
+    /// Sets ``beforeOffsetAppend``; for tests.
+    func setBeforeOffsetAppend(_ hook: (@Sendable () async -> Void)?) {
+        beforeOffsetAppend = hook
+    }
     var isShutDown = false
 
     /// Creates a coordinator over an opened offset store.
