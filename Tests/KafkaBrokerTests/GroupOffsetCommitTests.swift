@@ -155,4 +155,64 @@ struct GroupOffsetCommitTests {
         #expect(afterRemoval.topics.map(\.name) == ["logs"])
         await coordinator.shutdown()
     }
+
+    @Test("commits arriving during an fsync are written together by the next one (group commit)")
+    func groupCommit() async throws {
+        let fixture = try GroupFixture()
+        defer { fixture.directory.remove() }
+        let coordinator = fixture.coordinator
+        let gate = TestGate()
+        await coordinator.setBeforeOffsetAppend { await gate.pass() }
+
+        let results = await withTaskGroup(of: [KafkaErrorCode].self) { tasks in
+            tasks.addTask { errors(await coordinator.commitOffsets(commitRequest(group: "solo", [("logs", 0, 0)]), version: 8)) }
+            await gate.waitForArrivals(1)  // the first append is held at the gate
+            for partition in Int32(1)...5 {
+                tasks.addTask {
+                    errors(await coordinator.commitOffsets(
+                        commitRequest(group: "solo", [("logs", partition, Int64(partition) * 10)]), version: 8))
+                }
+            }
+            while await coordinator.commitQueue.count < 5 { await Task.yield() }
+            await gate.open()
+            var results: [[KafkaErrorCode]] = []
+            for await result in tasks { results.append(result) }
+            return results
+        }
+        #expect(results.count == 6 && results.allSatisfy { $0 == [.none] })
+        #expect(await coordinator.offsetLogAppends == 2)  // the held one, then the five together
+        for partition in Int32(0)...5 {
+            #expect(coordinator.offsetStore.committedOffset(group: "solo", topic: "logs", partition: partition)?.offset
+                == Int64(partition) * 10)
+        }
+        #expect(await coordinator.isPersistingOffsets == false)
+        await fixture.tearDown()
+    }
+}
+
+/// Holds callers until opened, counting arrivals.
+actor TestGate {
+    private var isOpen = false
+    private var arrivals = 0
+    private var held: [CheckedContinuation<Void, Never>] = []
+    private var arrivalWaiters: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
+
+    func pass() async {
+        arrivals += 1
+        for waiter in arrivalWaiters where waiter.count <= arrivals { waiter.continuation.resume() }
+        arrivalWaiters.removeAll { $0.count <= arrivals }
+        if isOpen { return }
+        await withCheckedContinuation { held.append($0) }
+    }
+
+    func waitForArrivals(_ count: Int) async {
+        if arrivals >= count { return }
+        await withCheckedContinuation { arrivalWaiters.append((count, $0)) }
+    }
+
+    func open() {
+        isOpen = true
+        for continuation in held { continuation.resume() }
+        held = []
+    }
 }

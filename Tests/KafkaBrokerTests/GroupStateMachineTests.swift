@@ -162,4 +162,56 @@ struct GroupStateMachineTests {
         #expect(statesSeen == [.empty, .preparingRebalance, .completingRebalance, .stable], "seed \(seed)")
         #expect(answeredJoins > 100 && answeredSyncs > 0 && generations > 100, "seed \(seed): \(answeredJoins) \(answeredSyncs) \(generations)")
     }
+
+    private static func input(_ memberId: String = "", rebalanceTimeoutMs: Int64 = 30_000) -> JoinGroupInput {
+        JoinGroupInput(
+            memberId: memberId, groupInstanceId: nil, clientId: "c", clientHost: "h",
+            sessionTimeoutMs: 10_000, rebalanceTimeoutMs: rebalanceTimeoutMs, protocolType: "consumer",
+            protocols: protocols(["range"]), requireKnownMemberId: false)
+    }
+
+    @Test("the initial rebalance delay is extended by each newcomer, up to the rebalance timeout")
+    func initialDelayExtension() {
+        var ids = 0
+        func nextId() -> String { ids += 1; return "m\(ids)" }
+        for (rebalanceTimeoutMs, completesAt) in [(Int64(30_000), Int64(5_000)), (Int64(4_000), Int64(4_000))] {
+            var group = ClassicGroup(groupId: "g", initialRebalanceDelayMs: 3_000)
+            let t0: Int64 = 100_000
+            let (first, _) = group.join(Self.input(rebalanceTimeoutMs: rebalanceTimeoutMs), now: t0, maxGroupSize: 10, generateMemberId: nextId)
+            guard case .park = first else { Issue.record("first join not parked"); return }
+            let (second, _) = group.join(Self.input(rebalanceTimeoutMs: rebalanceTimeoutMs), now: t0 + 2_000, maxGroupSize: 10, generateMemberId: nextId)
+            guard case .park = second else { Issue.record("second join not parked"); return }
+            #expect(group.expire(now: t0 + 3_000).joins.isEmpty)
+            #expect(group.nextDeadline == t0 + completesAt)
+            #expect(group.expire(now: t0 + completesAt - 1).joins.isEmpty)
+            let actions = group.expire(now: t0 + completesAt)
+            #expect(actions.joins.count == 2 && group.generationId == 1 && group.state == .completingRebalance)
+        }
+    }
+
+    @Test("a leader that never sends SyncGroup is removed at the rebalance timeout; parked followers are told to rejoin")
+    func syncTimeout() {
+        var ids = 0
+        func nextId() -> String { ids += 1; return "m\(ids)" }
+        var group = ClassicGroup(groupId: "g", initialRebalanceDelayMs: 1_000)
+        let t0: Int64 = 100_000
+        _ = group.join(Self.input(rebalanceTimeoutMs: 20_000), now: t0, maxGroupSize: 10, generateMemberId: nextId)
+        _ = group.join(Self.input(rebalanceTimeoutMs: 20_000), now: t0, maxGroupSize: 10, generateMemberId: nextId)
+        let joined = group.expire(now: t0 + 1_000)
+        #expect(joined.joins.map(\.memberId) == ["m1", "m2"] && group.leaderId == "m1")
+        let (decision, _) = group.sync(
+            memberId: "m2", generationId: 1, instanceId: nil, protocolType: "consumer", protocolName: "range",
+            assignments: [:], now: t0 + 2_000)
+        guard case .park = decision else { Issue.record("follower sync not parked"); return }
+        // The follower stays alive while parked; the leader's session would end at t0+11s, but
+        // the sync deadline (t0+1s+20s) is what removes it if it keeps heartbeating.
+        for step in 1...4 {
+            #expect(group.heartbeat(memberId: "m1", generationId: 1, instanceId: nil, now: t0 + 1_000 + Int64(step) * 5_000) == .none)
+            #expect(group.expire(now: t0 + 1_000 + Int64(step) * 5_000 - 1).isEmpty)
+        }
+        let actions = group.expire(now: t0 + 21_000)
+        #expect(actions.removals.map(\.memberId) == ["m1"])
+        #expect(actions.syncs.map(\.memberId) == ["m2"] && actions.syncs.first?.outcome.error == .rebalanceInProgress)
+        #expect(group.state == .preparingRebalance && group.members.map(\.memberId) == ["m2"])
+    }
 }

@@ -67,11 +67,7 @@ extension GroupCoordinator {
         }
 
         if !records.isEmpty {
-            let store = offsetStore
-            let toWrite = records
-            do {
-                try await NIOThreadPool.singleton.runIfActive { try store.append(toWrite) }
-            } catch {
+            if let error = await persist(records) {
                 logger.error(
                     "could not store committed offsets",
                     metadata: ["group": "\(request.groupId)", "error": "\(error)"])
@@ -89,6 +85,52 @@ extension GroupCoordinator {
                         partitionIndex: partition.partitionIndex, errorCode: error.rawValue)
                 })
         })
+    }
+
+    // MARK: - Group commit
+
+    /// Appends `records` to the offsets log and fsyncs, off the cooperative pool. Commits that
+    /// arrive while an fsync runs wait and are written together by the next one, led by the
+    /// first of them; each leader writes once and returns, so nobody starves.
+    ///
+    /// - Returns: The store's error, shared by every commit of the failed batch.
+    func persist(_ records: [OffsetStoreRecord]) async -> (any Error)? {
+        var batch = records
+        var followers: [CheckedContinuation<CommitTurn, Never>] = []
+        if isPersistingOffsets {
+            let turn = await withCheckedContinuation { continuation in
+                commitQueue.append(QueuedCommit(records: records, continuation: continuation))
+            }
+            switch turn {
+            case .done(let error):
+                return error
+            case .lead(let queuedRecords, let queuedFollowers):
+                batch = queuedRecords
+                followers = queuedFollowers
+            }
+        } else {
+            isPersistingOffsets = true
+        }
+        if let hook = beforeOffsetAppend { await hook() }
+        let store = offsetStore
+        let toWrite = batch
+        var failure: (any Error)?
+        do {
+            try await NIOThreadPool.singleton.runIfActive { try store.append(toWrite) }
+        } catch {
+            failure = error
+        }
+        offsetLogAppends += 1
+        for follower in followers { follower.resume(returning: .done(failure)) }
+        if commitQueue.isEmpty {
+            isPersistingOffsets = false
+        } else {
+            let queued = commitQueue
+            commitQueue = []
+            queued[0].continuation.resume(returning: .lead(
+                records: queued.flatMap(\.records), followers: queued.dropFirst().map(\.continuation)))
+        }
+        return failure
     }
 
     // MARK: - OffsetFetch
@@ -219,4 +261,19 @@ extension GroupCoordinator {
             host: found ? host : "",
             port: found ? port : -1)
     }
+}
+
+/// A commit waiting for the offsets log's fsync in progress.
+struct QueuedCommit: Sendable {
+    var records: [OffsetStoreRecord]
+    var continuation: CheckedContinuation<CommitTurn, Never>
+}
+
+/// What a waiting commit is told when the fsync before it finishes.
+enum CommitTurn: Sendable {
+    /// A batch holding the commit was written (or failed with the error).
+    case done((any Error)?)
+    /// The commit leads the next batch: write these records (its own first) and answer the
+    /// followers.
+    case lead(records: [OffsetStoreRecord], followers: [CheckedContinuation<CommitTurn, Never>])
 }

@@ -16,6 +16,19 @@ internal import NIOPosix
 /// as input; this actor parks requests, reads the ``GroupCoordinatorClock`` and applies timers
 /// when ``tick()`` runs.
 ///
+/// Wiring, in the broker:
+///
+///     let offsets = try OffsetStore(dataDirectory: dataDirectory)
+///     let groups = GroupCoordinator(
+///         configuration: GroupCoordinatorConfiguration(nodeId: 0),
+///         offsetStore: offsets,
+///         partitionExists: { topic, partition in logs.hasPartition(topic, partition) })
+///     taskGroup.addTask { await groups.run() }        // timers until cancelled, then shutdown()
+///     // per request:
+///     let response = await groups.joinGroup(request, version: header.apiVersion,
+///                                           clientId: header.clientId ?? "", clientHost: "/\(remoteAddress)")
+///     // DeleteTopics: try await groups.removeOffsets(topic: name)
+///
 /// - Important: Call ``run()`` (for example from the broker's service group) or call ``tick()``
 ///   periodically; without it session timeouts, rebalance timeouts and the initial rebalance
 ///   delay never fire. Call ``shutdown()`` (``run()`` does on cancellation) to answer parked
@@ -59,6 +72,20 @@ public actor GroupCoordinator {
     private var parkedSyncs: [MemberKey: ParkedSync] = [:]
     /// Test hooks waiting for a group to reach a state (`waitUntil`).
     private var waiters: [Waiter] = []
+    /// Offset commits that arrived while an append + fsync of the offsets log was running; the
+    /// next one writes them all (group commit). Guarded by the actor, like everything here.
+    var commitQueue: [QueuedCommit] = []
+    /// An append + fsync of the offsets log is running.
+    var isPersistingOffsets = false
+    /// How many appends (each with one fsync) the coordinator made; for tests.
+    var offsetLogAppends = 0
+    /// Test hook awaited before each append of the offsets log.
+    var beforeOffsetAppend: (@Sendable () async -> Void)?
+
+    /// Sets ``beforeOffsetAppend``; for tests.
+    func setBeforeOffsetAppend(_ hook: (@Sendable () async -> Void)?) {
+        beforeOffsetAppend = hook
+    }
     var isShutDown = false
 
     /// Creates a coordinator over an opened offset store.
@@ -280,7 +307,7 @@ public actor GroupCoordinator {
     /// Calls ``tick()`` every ``GroupCoordinatorConfiguration/timerTickInterval`` until the task
     /// is cancelled, then calls ``shutdown()``.
     public func run() async {
-        while !Task.isCancelled {
+        while !Task.isCancelled && !isShutDown {
             do {
                 try await Task.sleep(for: configuration.timerTickInterval)
             } catch {

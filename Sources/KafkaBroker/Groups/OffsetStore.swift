@@ -37,9 +37,10 @@ public struct CommittedOffset: Hashable, Sendable {
 ///   directory. Removing offsets (``removeOffsets(topic:)``, ``removeOffsets(group:)``) rewrites
 ///   the same way.
 ///
-/// The frame format is described in `OffsetStore+Format.swift`. All methods are thread-safe;
-/// ``append(_:)`` and the removals block on disk I/O, so call them off the cooperative pool
-/// (``GroupCoordinator`` uses NIO's thread pool).
+/// The frame format is described in `OffsetStore+Format.swift`. All methods are thread-safe.
+/// Writers (``append(_:)``, the removals, ``compact()``) are serialized and block on disk I/O,
+/// so call them off the cooperative pool (``GroupCoordinator`` uses NIO's thread pool); readers
+/// never wait for a write's fsync.
 public final class OffsetStore: Sendable {
     /// When the log is rewritten to drop superseded frames.
     public struct Configuration: Sendable, Hashable {
@@ -74,20 +75,27 @@ public final class OffsetStore: Sendable {
     private let configuration: Configuration
     private let logger: Logger
     private let faults: OffsetStoreFaults?
-    private let state: Mutex<State>
+    /// The file side; held for the whole of each write, fsync and rewrite, so writers are
+    /// serialized. Lock order: `writer`, then `index`.
+    private let writer: Mutex<Writer>
+    /// The live offsets; held only briefly, so readers never wait for an fsync.
+    private let index: Mutex<Index>
 
-    private struct State: ~Copyable {
+    private struct Writer: ~Copyable {
         /// The open log, or -1 after ``close()``.
         var fd: Int32
         /// Bytes of valid frames in the log; the next frame is written here.
         var fileBytes: Int
-        /// Bytes the live entries take as frames: what a compacted log would hold.
-        var liveBytes: Int
-        /// group → topic → partition → offset.
-        var offsets: [String: [String: [Int32: CommittedOffset]]]
         /// Set when the log may no longer match memory (a failed fsync or a write that could
         /// not be undone); every later write fails with it.
         var failure: OffsetStoreError?
+    }
+
+    private struct Index {
+        /// group → topic → partition → offset.
+        var offsets: [String: [String: [Int32: CommittedOffset]]]
+        /// Bytes the live entries take as frames: what a compacted log would hold.
+        var liveBytes: Int
     }
 
     /// Opens (creating if needed) the offsets log under `dataDirectory`, recovering from a torn tail.
@@ -155,7 +163,8 @@ public final class OffsetStore: Sendable {
             for record in scan.records {
                 Self.apply(record, to: &offsets, liveBytes: &liveBytes)
             }
-            self.state = Mutex(State(fd: fd, fileBytes: scan.validBytes, liveBytes: liveBytes, offsets: offsets))
+            self.writer = Mutex(Writer(fd: fd, fileBytes: scan.validBytes))
+            self.index = Mutex(Index(offsets: offsets, liveBytes: liveBytes))
             logger.debug(
                 "opened offsets log",
                 metadata: ["path": "\(path)", "frames": "\(scan.records.count)", "bytes": "\(scan.validBytes)"])
@@ -171,10 +180,10 @@ public final class OffsetStore: Sendable {
 
     /// Closes the log; later writes throw. Safe to call more than once.
     public func close() {
-        state.withLock { state in
-            if state.fd >= 0 {
-                OffsetStoreFile.close(state.fd)
-                state.fd = -1
+        writer.withLock { writer in
+            if writer.fd >= 0 {
+                OffsetStoreFile.close(writer.fd)
+                writer.fd = -1
             }
         }
     }
@@ -183,22 +192,22 @@ public final class OffsetStore: Sendable {
 
     /// The committed offset of one partition for a group, if any.
     public func committedOffset(group: String, topic: String, partition: Int32) -> CommittedOffset? {
-        state.withLock { $0.offsets[group]?[topic]?[partition] }
+        index.withLock { $0.offsets[group]?[topic]?[partition] }
     }
 
     /// Every committed offset of a group: topic → partition → offset.
     public func committedOffsets(group: String) -> [String: [Int32: CommittedOffset]] {
-        state.withLock { $0.offsets[group] ?? [:] }
+        index.withLock { $0.offsets[group] ?? [:] }
     }
 
     /// The groups with at least one committed offset.
     public var groups: [String] {
-        state.withLock { Array($0.offsets.keys) }
+        index.withLock { Array($0.offsets.keys) }
     }
 
     /// The size of the log in bytes (valid frames only).
     public var fileBytes: Int {
-        state.withLock { $0.fileBytes }
+        writer.withLock { $0.fileBytes }
     }
 
     // MARK: - Writing
@@ -219,7 +228,7 @@ public final class OffsetStore: Sendable {
             }
             OffsetStoreFormat.writeFrame(record, into: &frames)
         }
-        try state.withLock { (state: inout State) throws(OffsetStoreError) in
+        try writer.withLock { (state: inout Writer) throws(OffsetStoreError) in
             if let failure = state.failure { throw failure }
             guard state.fd >= 0 else { throw OffsetStoreError(operation: "append", path: path, detail: "store is closed") }
             do throws(OffsetStoreError) {
@@ -250,12 +259,15 @@ public final class OffsetStore: Sendable {
                 throw error
             }
             state.fileBytes += frames.readableBytes
-            for record in records {
-                Self.apply(record, to: &state.offsets, liveBytes: &state.liveBytes)
+            let liveBytes = index.withLock { index in
+                for record in records {
+                    Self.apply(record, to: &index.offsets, liveBytes: &index.liveBytes)
+                }
+                return index.liveBytes
             }
-            if state.fileBytes > max(configuration.compactionMinimumBytes, configuration.compactionRatio * state.liveBytes) {
+            if state.fileBytes > max(configuration.compactionMinimumBytes, configuration.compactionRatio * liveBytes) {
                 do throws(OffsetStoreError) {
-                    try rewrite(&state, offsets: state.offsets)
+                    try rewrite(&state, offsets: index.withLock { $0.offsets })
                 } catch {
                     logger.error("offsets log compaction failed", metadata: ["error": "\(error)"])
                 }
@@ -296,20 +308,21 @@ public final class OffsetStore: Sendable {
     private func remove(
         _ change: (inout [String: [String: [Int32: CommittedOffset]]]) -> Bool
     ) throws(OffsetStoreError) {
-        try state.withLock { (state: inout State) throws(OffsetStoreError) in
+        try writer.withLock { (state: inout Writer) throws(OffsetStoreError) in
             if let failure = state.failure { throw failure }
             guard state.fd >= 0 else { throw OffsetStoreError(operation: "rewrite", path: path, detail: "store is closed") }
-            var offsets = state.offsets
+            var offsets = index.withLock { $0.offsets }
             guard change(&offsets) else { return }
             try rewrite(&state, offsets: offsets)
         }
     }
 
     /// Writes `offsets` to the temp file, fsyncs it, renames it over the log, fsyncs the
-    /// directory and switches to the new file; on success `state` describes it.
-    private func rewrite(_ state: inout State, offsets: [String: [String: [Int32: CommittedOffset]]]) throws(OffsetStoreError) {
+    /// directory and switches to the new file; on success `state` and the index describe it.
+    /// Called with the writer lock held.
+    private func rewrite(_ state: inout Writer, offsets: [String: [String: [Int32: CommittedOffset]]]) throws(OffsetStoreError) {
         let temporary = directory + "/" + Self.temporaryFileName
-        var frames = ByteBufferAllocator().buffer(capacity: state.liveBytes)
+        var frames = ByteBufferAllocator().buffer(capacity: 4096)
         for (group, topics) in offsets.sorted(by: { $0.key < $1.key }) {
             for (topic, partitions) in topics.sorted(by: { $0.key < $1.key }) {
                 for (partition, committed) in partitions.sorted(by: { $0.key < $1.key }) {
@@ -337,8 +350,10 @@ public final class OffsetStore: Sendable {
         state.fd = fd
         let before = state.fileBytes
         state.fileBytes = frames.readableBytes
-        state.liveBytes = frames.readableBytes
-        state.offsets = offsets
+        index.withLock { index in
+            index.offsets = offsets
+            index.liveBytes = frames.readableBytes
+        }
         do throws(OffsetStoreError) {
             try OffsetStoreFile.syncDirectory(directory)
         } catch {
