@@ -28,7 +28,7 @@ struct BrokerCommand: AsyncParsableCommand {
     @Option(help: "Partitions of auto-created topics.")
     var partitions: Int32 = 1
 
-    @Flag(inversion: .prefixedNo, help: "Create unknown topics on Metadata and Produce.")
+    @Flag(inversion: .prefixedNo, help: "Create unknown topics a client asks Metadata for (allowAutoTopicCreation).")
     var autoCreate: Bool = true
 
     @Option(help: "Default retention.ms of topics.")

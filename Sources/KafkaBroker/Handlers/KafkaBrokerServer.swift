@@ -9,7 +9,7 @@ public struct KafkaBrokerConfiguration: Sendable {
     public var dataDirectory: String
     /// Partitions of auto-created topics (and CreateTopics with -1). Default: 1.
     public var defaultPartitions: Int32
-    /// Whether Metadata and Produce may create unknown topics. Default: true.
+    /// Whether Metadata may create unknown topics (when the request allows it). Default: true.
     public var autoCreateTopics: Bool
     /// Default `retention.ms`; `nil` keeps the storage default.
     public var retentionMs: Int64?
