@@ -1,11 +1,11 @@
 import ArgumentParser
 
 @main
-struct Tributary: ParsableCommand {
+struct Tributary: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tributary",
         abstract: "Ship logs through Kafka and search them.",
         version: "0.1.0",
-        subcommands: [BatchCommand.self]
+        subcommands: [BatchCommand.self, BrokerCommand.self]
     )
 }
