@@ -1,5 +1,5 @@
-internal import KafkaProtocol
-internal import NIOCore
+import KafkaProtocol
+import NIOCore
 
 /// The phase of a classic consumer group, as in Kafka's `GroupState` (without `Dead`, since a
 /// single-node broker never migrates a group away).

@@ -1,6 +1,6 @@
 public import KafkaProtocol
-internal import Logging
-internal import NIOPosix
+import Logging
+import NIOPosix
 
 extension GroupCoordinator {
     // MARK: - OffsetCommit

@@ -1,7 +1,7 @@
 public import KafkaProtocol
 public import Logging
 public import NIOCore
-internal import NIOPosix
+import NIOPosix
 
 /// The classic consumer-group coordinator of the single-node broker: JoinGroup, SyncGroup,
 /// Heartbeat, LeaveGroup, OffsetCommit, OffsetFetch and FindCoordinator.

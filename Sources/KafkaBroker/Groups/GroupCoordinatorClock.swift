@@ -1,4 +1,4 @@
-internal import Glibc
+import Glibc
 
 /// The time source of a ``GroupCoordinator``: a monotonic clock for session, rebalance and sync
 /// timers and a wall clock for the commit timestamps stored with offsets.

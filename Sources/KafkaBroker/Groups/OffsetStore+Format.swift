@@ -1,5 +1,5 @@
-internal import KafkaProtocol
-internal import NIOCore
+import KafkaProtocol
+import NIOCore
 
 // On-disk format of `<dataDir>/__consumer_offsets/offsets.log`.
 //

@@ -1,7 +1,7 @@
-internal import Glibc
+import Glibc
 public import Logging
-internal import NIOCore
-internal import Synchronization
+import NIOCore
+import Synchronization
 
 /// A committed consumer-group offset, as OffsetCommit stores it and OffsetFetch returns it.
 public struct CommittedOffset: Hashable, Sendable {

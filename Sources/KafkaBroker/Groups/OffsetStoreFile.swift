@@ -1,5 +1,5 @@
-internal import Glibc
-internal import NIOCore
+import Glibc
+import NIOCore
 
 /// A failed file operation of the ``OffsetStore``.
 public struct OffsetStoreError: Error, Hashable, Sendable, CustomStringConvertible {
