@@ -115,3 +115,148 @@ internal enum RecordParser {
         return RecordHeader(key: key, value: value)
     }
 }
+
+// MARK: Raw-pointer parsing
+
+extension RecordParser {
+    /// Where the fields of one record lie, as offsets into the bytes it was parsed from.
+    @usableFromInline
+    struct RawRecord {
+        /// Offset just past the record (its length varint and body).
+        @usableFromInline var end: Int
+        @usableFromInline var attributes: Int8
+        @usableFromInline var timestampDelta: Int64
+        @usableFromInline var offsetDelta: Int32
+        /// The key's first byte; `keyLength` -1 means null.
+        @usableFromInline var keyStart: Int
+        @usableFromInline var keyLength: Int
+        /// The value's first byte; `valueLength` -1 means null.
+        @usableFromInline var valueStart: Int
+        @usableFromInline var valueLength: Int
+        @usableFromInline var headerCount: Int
+        /// The first header's first byte; the headers run to `end`.
+        @usableFromInline var headersStart: Int
+
+        @inlinable
+        init() {
+            (end, attributes, timestampDelta, offsetDelta) = (0, 0, 0, 0)
+            (keyStart, keyLength, valueStart, valueLength, headerCount, headersStart) = (0, 0, 0, 0, 0, 0)
+        }
+    }
+
+    /// Parses the record starting at `offset` of `bytes` with every check `readRecordFields`
+    /// makes, on raw memory: `nil` exactly where `readRecordFields` would throw.
+    ///
+    /// The fast path of record decoding. Reading through `ByteBuffer` one field at a time costs
+    /// a dynamically enforced exclusive access per byte read (its storage is a class), several
+    /// times the cost of the parsing itself; here the caller takes the pointer once.
+    @inlinable
+    static func parseRecord(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> RawRecord? {
+        var index = offset
+        guard let length = readVarint(bytes, &index, end: bytes.count).map(Int.init),
+            length >= minimumRecordBodySize, length <= bytes.count - index
+        else { return nil }
+        let end = index + length
+        var record = RawRecord()
+        record.end = end
+        record.attributes = Int8(bitPattern: bytes[index])
+        index += 1
+        guard let timestampDelta = readVarlong(bytes, &index, end: end),
+            let offsetDelta = readVarint(bytes, &index, end: end),
+            let keyLength = readVarint(bytes, &index, end: end).map(Int.init),
+            keyLength >= -1, keyLength <= end - index
+        else { return nil }
+        record.timestampDelta = timestampDelta
+        record.offsetDelta = offsetDelta
+        record.keyStart = index
+        record.keyLength = keyLength
+        index += max(keyLength, 0)
+        guard let valueLength = readVarint(bytes, &index, end: end).map(Int.init),
+            valueLength >= -1, valueLength <= end - index
+        else { return nil }
+        record.valueStart = index
+        record.valueLength = valueLength
+        index += max(valueLength, 0)
+        guard let headerCount = readVarint(bytes, &index, end: end).map(Int.init),
+            headerCount >= 0, headerCount <= (end - index) / 2
+        else { return nil }
+        record.headerCount = headerCount
+        record.headersStart = index
+        for _ in 0..<headerCount {
+            guard let keyLength = readVarint(bytes, &index, end: end).map(Int.init),
+                keyLength >= 0, keyLength <= end - index
+            else { return nil }
+            index += keyLength
+            guard let valueLength = readVarint(bytes, &index, end: end).map(Int.init),
+                valueLength >= -1, valueLength <= end - index
+            else { return nil }
+            index += max(valueLength, 0)
+        }
+        guard index == end else { return nil }
+        return record
+    }
+
+    /// A zig-zag varint (at most 5 bytes, 32 bits) ending before `end`, as `readKafkaVarint` reads it.
+    @inlinable
+    @inline(__always)
+    static func readVarint(_ bytes: UnsafeRawBufferPointer, _ index: inout Int, end: Int) -> Int32? {
+        if index < end {
+            let first = UInt32(bytes[index])
+            if first < 0x80 {
+                index &+= 1
+                return Int32(bitPattern: (first >> 1) ^ (0 &- (first & 1)))
+            }
+            if index &+ 1 < end {
+                let second = UInt32(bytes[index &+ 1])
+                if second < 0x80 {
+                    index &+= 2
+                    let value = (first & 0x7f) | (second << 7)
+                    return Int32(bitPattern: (value >> 1) ^ (0 &- (value & 1)))
+                }
+            }
+        }
+        guard let raw = readUnsignedVarlong(bytes, &index, end: end, maxBytes: 5), raw <= UInt64(UInt32.max) else {
+            return nil
+        }
+        let value = UInt32(truncatingIfNeeded: raw)
+        return Int32(bitPattern: (value >> 1) ^ (0 &- (value & 1)))
+    }
+
+    /// A zig-zag varlong (at most 10 bytes) ending before `end`, as `readKafkaVarlong` reads it.
+    @inlinable
+    @inline(__always)
+    static func readVarlong(_ bytes: UnsafeRawBufferPointer, _ index: inout Int, end: Int) -> Int64? {
+        if index < end {
+            let first = UInt64(bytes[index])
+            if first < 0x80 {
+                index &+= 1
+                return Int64(bitPattern: (first >> 1) ^ (0 &- (first & 1)))
+            }
+        }
+        guard let raw = readUnsignedVarlong(bytes, &index, end: end, maxBytes: 10) else { return nil }
+        return Int64(bitPattern: (raw >> 1) ^ (0 &- (raw & 1)))
+    }
+
+    /// Unsigned LEB128 of at most `maxBytes` bytes ending before `end`; `nil` where
+    /// `readKafkaUnsignedVarlongBits` throws. Moves `index` only on success.
+    @inlinable
+    static func readUnsignedVarlong(
+        _ bytes: UnsafeRawBufferPointer, _ index: inout Int, end: Int, maxBytes: Int
+    ) -> UInt64? {
+        var result: UInt64 = 0
+        var shift: UInt64 = 0
+        var position = index
+        while true {
+            guard position < end, position - index < maxBytes else { return nil }
+            let byte = bytes[position]
+            position += 1
+            let bits = UInt64(byte & 0x7f)
+            if shift == 63 && bits > 1 { return nil }
+            result |= bits << shift
+            if byte & 0x80 == 0 { break }
+            shift += 7
+        }
+        index = position
+        return result
+    }
+}

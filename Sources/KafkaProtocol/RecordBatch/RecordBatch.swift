@@ -199,6 +199,11 @@ extension RecordBatch {
                     detail: "\(count) records cannot fit in \(payload.readableBytes) bytes of records")
             }
             let batch = RecordParser.BatchContext(header)
+            self.count = count
+            self.payload = payload
+            self.batch = batch
+            if Self.isValid(payload, count: count, lastOffsetDelta: header.lastOffsetDelta) { return }
+            // Something is wrong: find and describe it with the field-by-field parser.
             var cursor = payload
             var previousDelta: Int32 = -1
             for index in 0..<count {
@@ -216,37 +221,69 @@ extension RecordBatch {
                     .trailingBytes, context: "RecordBatch.records",
                     detail: "\(cursor.readableBytes) bytes after the \(count) records the batch declares")
             }
-            self.count = count
-            self.payload = payload
-            self.batch = batch
+        }
+
+        /// Whether `payload` holds exactly `count` valid records with increasing offset deltas up to
+        /// `lastOffsetDelta`: the checks of the throwing loop in `init(validating:header:)`, on raw memory.
+        private static func isValid(_ payload: ByteBuffer, count: Int, lastOffsetDelta: Int32) -> Bool {
+            payload.withUnsafeReadableBytes { bytes in
+                var offset = 0
+                var previousDelta: Int32 = -1
+                for _ in 0..<count {
+                    guard let record = RecordParser.parseRecord(bytes, at: offset),
+                        record.offsetDelta > previousDelta, record.offsetDelta <= lastOffsetDelta
+                    else { return false }
+                    previousDelta = record.offsetDelta
+                    offset = record.end
+                }
+                return offset == bytes.count
+            }
         }
 
         /// Iterates the records in order.
-        public struct Iterator: IteratorProtocol, Sendable {
+        public struct Iterator: IteratorProtocol, @unchecked Sendable {
             @usableFromInline internal var remaining: Int
-            @usableFromInline internal var index: Int = 0
-            @usableFromInline internal var payload: ByteBuffer
+            /// Holds the storage `bytes` points into, so the pointer stays valid; never written.
+            @usableFromInline internal let payload: ByteBuffer
             @usableFromInline internal let batch: RecordParser.BatchContext
+            /// The payload's readable bytes, taken once: reading through `ByteBuffer` would cost a
+            /// dynamically enforced exclusive access per record. (`@unchecked Sendable`: immutable
+            /// memory kept alive by `payload`.)
+            @usableFromInline internal let bytes: UnsafeRawBufferPointer
+            /// Offset of the next record in `bytes`.
+            @usableFromInline internal var position = 0
 
             @inlinable
             internal init(remaining: Int, payload: ByteBuffer, batch: RecordParser.BatchContext) {
                 self.remaining = remaining
                 self.payload = payload
                 self.batch = batch
+                // The storage is retained by `payload` for as long as the pointer is used
+                // (the contract of `withUnsafeReadableBytesWithStorageManagement`).
+                self.bytes = payload.withUnsafeReadableBytesWithStorageManagement { bytes, _ in bytes }
             }
 
             /// The next record, or `nil` after the last.
             @inlinable
             public mutating func next() -> Record? {
-                guard remaining > 0 else { return nil }
-                remaining -= 1
-                defer { index += 1 }
                 // Validated by `Records.init`; failing here would be a bug, so end rather than trap.
-                guard let record = try? RecordParser.readRecord(from: &payload, batch: batch, index: index) else {
+                guard remaining > 0, let raw = RecordParser.parseRecord(bytes, at: position) else {
                     remaining = 0
                     return nil
                 }
-                return record
+                remaining -= 1
+                position = raw.end
+                let start = payload.readerIndex
+                let key = raw.keyLength < 0 ? nil : payload.getSlice(at: start + raw.keyStart, length: raw.keyLength)
+                let value =
+                    raw.valueLength < 0 ? nil : payload.getSlice(at: start + raw.valueStart, length: raw.valueLength)
+                let headers = Record.Headers(
+                    count: raw.headerCount,
+                    encoded: payload.getSlice(at: start + raw.headersStart, length: raw.end - raw.headersStart)!)
+                return Record(
+                    offset: batch.baseOffset &+ Int64(raw.offsetDelta),
+                    timestamp: batch.logAppendTime ?? (batch.baseTimestamp &+ raw.timestampDelta),
+                    key: key, value: value, headers: headers, offsetDelta: raw.offsetDelta, attributes: raw.attributes)
             }
         }
 
