@@ -116,159 +116,164 @@ internal enum RecordParser {
     }
 }
 
-// MARK: Raw fast path
+// MARK: Raw-pointer parsing
 
 extension RecordParser {
-    /// A bounds-checked cursor over raw bytes: every read returns `nil` instead of reading past `end`.
-    ///
-    /// Used to validate and iterate records without creating a `ByteBuffer` slice per field. Its
-    /// rules are exactly those of the `ByteBuffer` readers above, which run only to describe a
-    /// failure precisely.
-    @usableFromInline
-    struct RawCursor {
-        @usableFromInline let base: UnsafeRawPointer?
-        @usableFromInline var position: Int
-        @usableFromInline var end: Int
-
-        @inlinable
-        init(_ bytes: UnsafeRawBufferPointer, position: Int = 0) {
-            self.base = bytes.baseAddress
-            self.end = bytes.count
-            self.position = min(max(position, 0), bytes.count)
-        }
-
-        @inlinable
-        var remaining: Int { end - position }
-
-        @inlinable
-        mutating func readByte() -> UInt8? {
-            guard position < end, let base else { return nil }
-            defer { position += 1 }
-            return base.load(fromByteOffset: position, as: UInt8.self)
-        }
-
-        /// LEB128 of at most `maxBytes` bytes, rejecting bits above 64 (as `readKafkaUnsignedVarlongBits`).
-        @inlinable
-        mutating func readUnsigned(maxBytes: Int) -> UInt64? {
-            var result: UInt64 = 0
-            var shift: UInt64 = 0
-            var count = 0
-            while true {
-                guard count < maxBytes, let byte = readByte() else { return nil }
-                count += 1
-                let bits = UInt64(byte & 0x7F)
-                if shift == 63 && bits > 1 { return nil }
-                result |= bits << shift
-                if byte & 0x80 == 0 { return result }
-                shift += 7
-            }
-        }
-
-        /// A zig-zag varint (at most 5 bytes, 32 bits).
-        @inlinable
-        mutating func readVarint() -> Int32? {
-            guard let raw = readUnsigned(maxBytes: 5), raw <= UInt64(UInt32.max) else { return nil }
-            let value = UInt32(truncatingIfNeeded: raw)
-            return Int32(bitPattern: (value >> 1) ^ (0 &- (value & 1)))
-        }
-
-        /// A zig-zag varlong (at most 10 bytes).
-        @inlinable
-        mutating func readVarlong() -> Int64? {
-            guard let raw = readUnsigned(maxBytes: 10) else { return nil }
-            return Int64(bitPattern: (raw >> 1) ^ (0 &- (raw & 1)))
-        }
-
-        /// A varint length, -1 (null) or one that the remaining bytes hold; skips the bytes and
-        /// returns (start, length) with length -1 for null.
-        @inlinable
-        mutating func readNullableBytes() -> (start: Int, length: Int)? {
-            guard let length = readVarint().map(Int.init) else { return nil }
-            if length == -1 { return (position, -1) }
-            guard length >= 0, length <= remaining else { return nil }
-            defer { position += length }
-            return (position, length)
-        }
-    }
-
-    /// One record's fields as positions in the raw bytes.
+    /// Where the fields of one record lie, as offsets into the bytes it was parsed from.
     @usableFromInline
     struct RawRecord {
+        /// Offset just past the record (its length varint and body).
+        @usableFromInline var end: Int
         @usableFromInline var attributes: Int8
         @usableFromInline var timestampDelta: Int64
         @usableFromInline var offsetDelta: Int32
-        @usableFromInline var key: (start: Int, length: Int)
-        @usableFromInline var value: (start: Int, length: Int)
+        /// The key's first byte; `keyLength` -1 means null.
+        @usableFromInline var keyStart: Int
+        @usableFromInline var keyLength: Int
+        /// The value's first byte; `valueLength` -1 means null.
+        @usableFromInline var valueStart: Int
+        @usableFromInline var valueLength: Int
         @usableFromInline var headerCount: Int
+        /// The first header's first byte; the headers run to `end`.
         @usableFromInline var headersStart: Int
-        /// Where the record ends (its headers end here too).
-        @usableFromInline var end: Int
 
         @inlinable
-        init(
-            attributes: Int8, timestampDelta: Int64, offsetDelta: Int32, key: (start: Int, length: Int),
-            value: (start: Int, length: Int), headerCount: Int, headersStart: Int, end: Int
-        ) {
-            self.attributes = attributes
-            self.timestampDelta = timestampDelta
-            self.offsetDelta = offsetDelta
-            self.key = key
-            self.value = value
-            self.headerCount = headerCount
-            self.headersStart = headersStart
-            self.end = end
+        init() {
+            (end, attributes, timestampDelta, offsetDelta) = (0, 0, 0, 0)
+            (keyStart, keyLength, valueStart, valueLength, headerCount, headersStart) = (0, 0, 0, 0, 0, 0)
         }
     }
 
-    /// Parses the record at `cursor.position` and moves past it.
+    /// Parses the record starting at `offset` of `bytes` with every check `readRecordFields`
+    /// makes, on raw memory: `nil` exactly where `readRecordFields` would throw.
     ///
-    /// - Parameter validatingHeaders: walk every header and require the fields to end exactly at
-    ///   the record's end. Without it (records validated before) the headers are taken to fill the
-    ///   rest of the record.
-    /// - Returns: `nil` where `readRecord` would throw.
+    /// The fast path of record decoding. Reading through `ByteBuffer` one field at a time costs
+    /// a dynamically enforced exclusive access per byte read (its storage is a class), several
+    /// times the cost of the parsing itself; here the caller takes the pointer once.
     @inlinable
-    static func parseRaw(_ cursor: inout RawCursor, validatingHeaders: Bool) -> RawRecord? {
-        guard let length = cursor.readVarint().map(Int.init),
-            length >= minimumRecordBodySize, length <= cursor.remaining
+    static func parseRecord(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> RawRecord? {
+        var index = offset
+        guard let length = readVarint(bytes, &index, end: bytes.count).map(Int.init),
+            length >= minimumRecordBodySize, length <= bytes.count - index
         else { return nil }
-        let end = cursor.position + length
-        var body = cursor
-        body.end = end
-        guard let attributes = body.readByte(),
-            let timestampDelta = body.readVarlong(),
-            let offsetDelta = body.readVarint(),
-            let key = body.readNullableBytes(),
-            let value = body.readNullableBytes(),
-            let headerCount = body.readVarint().map(Int.init),
-            headerCount >= 0, headerCount <= body.remaining / 2
+        let end = index + length
+        var record = RawRecord()
+        record.end = end
+        record.attributes = Int8(bitPattern: bytes[index])
+        index += 1
+        guard let timestampDelta = readVarlong(bytes, &index, end: end),
+            let offsetDelta = readVarint(bytes, &index, end: end),
+            let keyLength = readVarint(bytes, &index, end: end).map(Int.init),
+            keyLength >= -1, keyLength <= end - index
         else { return nil }
-        let headersStart = body.position
-        if validatingHeaders {
-            for _ in 0..<headerCount {
-                guard let headerKey = body.readNullableBytes(), headerKey.length >= 0, body.readNullableBytes() != nil else {
-                    return nil
+        record.timestampDelta = timestampDelta
+        record.offsetDelta = offsetDelta
+        record.keyStart = index
+        record.keyLength = keyLength
+        index += max(keyLength, 0)
+        guard let valueLength = readVarint(bytes, &index, end: end).map(Int.init),
+            valueLength >= -1, valueLength <= end - index
+        else { return nil }
+        record.valueStart = index
+        record.valueLength = valueLength
+        index += max(valueLength, 0)
+        guard let headerCount = readVarint(bytes, &index, end: end).map(Int.init),
+            headerCount >= 0, headerCount <= (end - index) / 2
+        else { return nil }
+        record.headerCount = headerCount
+        record.headersStart = index
+        for _ in 0..<headerCount {
+            guard let header = parseHeader(bytes, at: index, end: end) else { return nil }
+            index = header.end
+        }
+        guard index == end else { return nil }
+        return record
+    }
+
+    /// Parses one header (non-null key, nullable value) at `offset`, ending at or before `end`
+    /// (default: the end of `bytes`), with the checks of `readHeader`: `nil` where it would throw.
+    /// Lengths are -1 for a null value.
+    @inlinable
+    @inline(__always)
+    static func parseHeader(
+        _ bytes: UnsafeRawBufferPointer, at offset: Int, end: Int? = nil
+    ) -> (key: (start: Int, length: Int), value: (start: Int, length: Int), end: Int)? {
+        let end = end ?? bytes.count
+        var index = offset
+        guard let keyLength = readVarint(bytes, &index, end: end).map(Int.init),
+            keyLength >= 0, keyLength <= end - index
+        else { return nil }
+        let keyStart = index
+        index += keyLength
+        guard let valueLength = readVarint(bytes, &index, end: end).map(Int.init),
+            valueLength >= -1, valueLength <= end - index
+        else { return nil }
+        let valueStart = index
+        index += max(valueLength, 0)
+        return ((keyStart, keyLength), (valueStart, valueLength), index)
+    }
+
+    /// A zig-zag varint (at most 5 bytes, 32 bits) ending before `end`, as `readKafkaVarint` reads it.
+    @inlinable
+    @inline(__always)
+    static func readVarint(_ bytes: UnsafeRawBufferPointer, _ index: inout Int, end: Int) -> Int32? {
+        if index < end {
+            let first = UInt32(bytes[index])
+            if first < 0x80 {
+                index &+= 1
+                return Int32(bitPattern: (first >> 1) ^ (0 &- (first & 1)))
+            }
+            if index &+ 1 < end {
+                let second = UInt32(bytes[index &+ 1])
+                if second < 0x80 {
+                    index &+= 2
+                    let value = (first & 0x7f) | (second << 7)
+                    return Int32(bitPattern: (value >> 1) ^ (0 &- (value & 1)))
                 }
             }
-            guard body.position == end else { return nil }
         }
-        cursor.position = end
-        return RawRecord(
-            attributes: Int8(bitPattern: attributes), timestampDelta: timestampDelta, offsetDelta: offsetDelta,
-            key: key, value: value, headerCount: headerCount, headersStart: headersStart, end: end)
+        guard let raw = readUnsignedVarlong(bytes, &index, end: end, maxBytes: 5), raw <= UInt64(UInt32.max) else {
+            return nil
+        }
+        let value = UInt32(truncatingIfNeeded: raw)
+        return Int32(bitPattern: (value >> 1) ^ (0 &- (value & 1)))
     }
 
-    /// Whether `bytes` holds exactly `count` valid records with increasing offset deltas no larger
-    /// than `lastOffsetDelta`: the checks of `RecordBatch.Records(validating:header:)`.
-    @usableFromInline
-    static func validate(_ bytes: UnsafeRawBufferPointer, count: Int, lastOffsetDelta: Int32) -> Bool {
-        var cursor = RawCursor(bytes)
-        var previous: Int32 = -1
-        for _ in 0..<count {
-            guard let record = parseRaw(&cursor, validatingHeaders: true),
-                record.offsetDelta > previous, record.offsetDelta <= lastOffsetDelta
-            else { return false }
-            previous = record.offsetDelta
+    /// A zig-zag varlong (at most 10 bytes) ending before `end`, as `readKafkaVarlong` reads it.
+    @inlinable
+    @inline(__always)
+    static func readVarlong(_ bytes: UnsafeRawBufferPointer, _ index: inout Int, end: Int) -> Int64? {
+        if index < end {
+            let first = UInt64(bytes[index])
+            if first < 0x80 {
+                index &+= 1
+                return Int64(bitPattern: (first >> 1) ^ (0 &- (first & 1)))
+            }
         }
-        return cursor.remaining == 0
+        guard let raw = readUnsignedVarlong(bytes, &index, end: end, maxBytes: 10) else { return nil }
+        return Int64(bitPattern: (raw >> 1) ^ (0 &- (raw & 1)))
+    }
+
+    /// Unsigned LEB128 of at most `maxBytes` bytes ending before `end`; `nil` where
+    /// `readKafkaUnsignedVarlongBits` throws. Moves `index` only on success.
+    @inlinable
+    static func readUnsignedVarlong(
+        _ bytes: UnsafeRawBufferPointer, _ index: inout Int, end: Int, maxBytes: Int
+    ) -> UInt64? {
+        var result: UInt64 = 0
+        var shift: UInt64 = 0
+        var position = index
+        while true {
+            guard position < end, position - index < maxBytes else { return nil }
+            let byte = bytes[position]
+            position += 1
+            let bits = UInt64(byte & 0x7f)
+            if shift == 63 && bits > 1 { return nil }
+            result |= bits << shift
+            if byte & 0x80 == 0 { break }
+            shift += 7
+        }
+        index = position
+        return result
     }
 }

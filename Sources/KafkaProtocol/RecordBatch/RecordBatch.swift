@@ -198,23 +198,12 @@ extension RecordBatch {
                     .invalidLength, context: "RecordBatch.recordsCount",
                     detail: "\(count) records cannot fit in \(payload.readableBytes) bytes of records")
             }
-            let valid = payload.withUnsafeReadableBytes {
-                RecordParser.validate($0, count: count, lastOffsetDelta: header.lastOffsetDelta)
-            }
-            if !valid {
-                // Rerun with the ByteBuffer readers, which say what is wrong and where.
-                try Self.describeInvalidRecords(payload, header: header)
-                throw KafkaDecodingError(.invalidValue, context: "RecordBatch.records", detail: "records failed validation")
-            }
+            let batch = RecordParser.BatchContext(header)
             self.count = count
             self.payload = payload
-            self.batch = RecordParser.BatchContext(header)
-        }
-
-        /// Throws the precise error for records that failed `RecordParser.validate`.
-        private static func describeInvalidRecords(_ payload: ByteBuffer, header: RecordBatchHeader) throws(KafkaDecodingError) {
-            let count = Int(header.recordsCount)
-            let batch = RecordParser.BatchContext(header)
+            self.batch = batch
+            if Self.isValid(payload, count: count, lastOffsetDelta: header.lastOffsetDelta) { return }
+            // Something is wrong: find and describe it with the field-by-field parser.
             var cursor = payload
             var previousDelta: Int32 = -1
             for index in 0..<count {
@@ -234,48 +223,67 @@ extension RecordBatch {
             }
         }
 
+        /// Whether `payload` holds exactly `count` valid records with increasing offset deltas up to
+        /// `lastOffsetDelta`: the checks of the throwing loop in `init(validating:header:)`, on raw memory.
+        private static func isValid(_ payload: ByteBuffer, count: Int, lastOffsetDelta: Int32) -> Bool {
+            payload.withUnsafeReadableBytes { bytes in
+                var offset = 0
+                var previousDelta: Int32 = -1
+                for _ in 0..<count {
+                    guard let record = RecordParser.parseRecord(bytes, at: offset),
+                        record.offsetDelta > previousDelta, record.offsetDelta <= lastOffsetDelta
+                    else { return false }
+                    previousDelta = record.offsetDelta
+                    offset = record.end
+                }
+                return offset == bytes.count
+            }
+        }
+
         /// Iterates the records in order.
-        public struct Iterator: IteratorProtocol, Sendable {
+        public struct Iterator: IteratorProtocol, @unchecked Sendable {
             @usableFromInline internal var remaining: Int
-            /// Offset of the next record from the payload's reader index.
-            @usableFromInline internal var position: Int = 0
+            /// Holds the storage `bytes` points into, so the pointer stays valid; never written.
             @usableFromInline internal let payload: ByteBuffer
             @usableFromInline internal let batch: RecordParser.BatchContext
+            /// The payload's readable bytes, taken once: reading through `ByteBuffer` would cost a
+            /// dynamically enforced exclusive access per record. (`@unchecked Sendable`: immutable
+            /// memory kept alive by `payload`.)
+            @usableFromInline internal let bytes: UnsafeRawBufferPointer
+            /// Offset of the next record in `bytes`.
+            @usableFromInline internal var position = 0
 
             @inlinable
             internal init(remaining: Int, payload: ByteBuffer, batch: RecordParser.BatchContext) {
                 self.remaining = remaining
                 self.payload = payload
                 self.batch = batch
+                // The storage is retained by `payload` for as long as the pointer is used
+                // (the contract of `withUnsafeReadableBytesWithStorageManagement`).
+                self.bytes = payload.withUnsafeReadableBytesWithStorageManagement { bytes, _ in bytes }
             }
 
             /// The next record, or `nil` after the last.
             @inlinable
             public mutating func next() -> Record? {
-                guard remaining > 0 else { return nil }
-                remaining -= 1
-                let position = self.position
-                let parsed = payload.withUnsafeReadableBytes { bytes -> RecordParser.RawRecord? in
-                    var cursor = RecordParser.RawCursor(bytes, position: position)
-                    return RecordParser.parseRaw(&cursor, validatingHeaders: false)
-                }
                 // Validated by `Records.init`; failing here would be a bug, so end rather than trap.
-                let start = payload.readerIndex
-                guard let parsed,
-                    let headers = payload.getSlice(at: start + parsed.headersStart, length: parsed.end - parsed.headersStart)
-                else {
+                guard remaining > 0, let raw = RecordParser.parseRecord(bytes, at: position) else {
                     remaining = 0
                     return nil
                 }
-                self.position = parsed.end
+                remaining -= 1
+                position = raw.end
+                let start = payload.readerIndex
+                let key = raw.keyLength < 0 ? nil : payload.getSlice(at: start + raw.keyStart, length: raw.keyLength)
+                let value =
+                    raw.valueLength < 0 ? nil : payload.getSlice(at: start + raw.valueStart, length: raw.valueLength)
+                let headers = Record.Headers(
+                    count: raw.headerCount,
+                    encoded: payload.getSlice(at: start + raw.headersStart, length: raw.end - raw.headersStart)!)
                 return Record(
-                    offset: batch.baseOffset &+ Int64(parsed.offsetDelta),
-                    timestamp: batch.logAppendTime ?? (batch.baseTimestamp &+ parsed.timestampDelta),
-                    key: parsed.key.length < 0 ? nil : payload.getSlice(at: start + parsed.key.start, length: parsed.key.length),
-                    value: parsed.value.length < 0
-                        ? nil : payload.getSlice(at: start + parsed.value.start, length: parsed.value.length),
-                    headers: Record.Headers(count: parsed.headerCount, encoded: headers),
-                    offsetDelta: parsed.offsetDelta, attributes: parsed.attributes)
+                    offset: batch.baseOffset &+ Int64(raw.offsetDelta),
+                    timestamp: batch.logAppendTime ?? (batch.baseTimestamp &+ raw.timestampDelta),
+                    key: key, value: value, headers: headers, offsetDelta: raw.offsetDelta, attributes: raw.attributes)
             }
         }
 
