@@ -117,6 +117,15 @@ public struct RecordBatch: Sendable {
     public func records(
         maxUncompressedBytes: Int? = nil, decompressor: RecordBatchDecompressor? = nil
     ) throws(KafkaDecodingError) -> Records {
+        let payload = try recordsPayload(maxUncompressedBytes: maxUncompressedBytes, decompressor: decompressor)
+        return try Records(validating: payload, header: header)
+    }
+
+    /// The records' bytes: decompressed (into `decompressor`'s reused buffer) if the batch is compressed.
+    @usableFromInline
+    internal func recordsPayload(
+        maxUncompressedBytes: Int?, decompressor: RecordBatchDecompressor?
+    ) throws(KafkaDecodingError) -> ByteBuffer {
         let count = Int(header.recordsCount)
         let payload: ByteBuffer
         if let algorithm = header.attributes.compression.algorithm {
@@ -133,7 +142,47 @@ public struct RecordBatch: Sendable {
         } else {
             payload = recordsBytes
         }
-        return try Records(validating: payload, header: header)
+        return payload
+    }
+
+    /// Visits the batch's records in order, in one pass, as borrowed raw views: no `ByteBuffer`,
+    /// no reference counting and no allocation per record (nor per batch once `decompressor` is warm).
+    ///
+    /// Each record is checked as `records(...)` checks it (lengths, varints, headers, increasing
+    /// offset deltas within `lastOffsetDelta`) just before it is visited; after the last record the
+    /// payload must end exactly. The CRC is *not* checked here (see `records(...)`).
+    ///
+    /// - Important: Unlike `records(...)`, validation and visiting interleave: a corrupt record
+    ///   throws `KafkaDecodingError` *after* the records before it were passed to `body`. A caller
+    ///   that must not act on part of a bad batch should use `records(...)` or buffer what it sees.
+    ///   The views (`key`, `value`, `headerBytes`) are valid only during the `body` call that
+    ///   receives them; a compressed batch's bytes live in `decompressor`'s buffer, which the next
+    ///   batch overwrites.
+    ///
+    /// ```swift
+    /// let decompressor = RecordBatchDecompressor()
+    /// while let batch = try reader.next() {
+    ///     try batch.forEachRecord(decompressor: decompressor) { record in
+    ///         handle(record.offset, record.value)   // copy what you keep
+    ///         return true                            // false stops after this record
+    ///     }
+    /// }
+    /// ```
+    ///
+    /// - Parameters:
+    ///   - maxUncompressedBytes: as for `records(...)`.
+    ///   - decompressor: as for `records(...)`; its output buffer is reused from batch to batch.
+    ///   - body: called once per record; return `false` to stop early.
+    /// - Returns: the number of records visited (`recordsCount` unless `body` stopped early).
+    /// - Throws: the `KafkaDecodingError`s of `records(...)` (a record's error names its index), or
+    ///   what `body` throws.
+    @inlinable
+    public func forEachRecord(
+        maxUncompressedBytes: Int? = nil, decompressor: RecordBatchDecompressor? = nil,
+        _ body: (borrowing RecordView) throws -> Bool
+    ) throws -> Int {
+        let payload = try recordsPayload(maxUncompressedBytes: maxUncompressedBytes, decompressor: decompressor)
+        return try RecordParser.visit(payload, header: header, body)
     }
 
     // MARK: In-place updates
@@ -192,51 +241,15 @@ extension RecordBatch {
         /// Decodes and checks every record of `payload`, the (decompressed) bytes after `recordsCount`.
         @usableFromInline
         internal init(validating payload: ByteBuffer, header: RecordBatchHeader) throws(KafkaDecodingError) {
-            let count = Int(header.recordsCount)
-            guard count <= payload.readableBytes / RecordParser.minimumRecordSize else {
-                throw KafkaDecodingError(
-                    .invalidLength, context: "RecordBatch.recordsCount",
-                    detail: "\(count) records cannot fit in \(payload.readableBytes) bytes of records")
-            }
-            let batch = RecordParser.BatchContext(header)
-            self.count = count
+            self.count = Int(header.recordsCount)
             self.payload = payload
-            self.batch = batch
-            if Self.isValid(payload, count: count, lastOffsetDelta: header.lastOffsetDelta) { return }
-            // Something is wrong: find and describe it with the field-by-field parser.
-            var cursor = payload
-            var previousDelta: Int32 = -1
-            for index in 0..<count {
-                let record = try RecordParser.readRecord(from: &cursor, batch: batch, index: index)
-                guard record.offsetDelta > previousDelta, record.offsetDelta <= header.lastOffsetDelta else {
-                    throw KafkaDecodingError(
-                        .invalidValue, context: "RecordBatch.records[\(index)].offsetDelta",
-                        detail: "offset delta \(record.offsetDelta) after \(previousDelta); must increase and not "
-                            + "exceed lastOffsetDelta \(header.lastOffsetDelta)")
-                }
-                previousDelta = record.offsetDelta
-            }
-            guard cursor.readableBytes == 0 else {
-                throw KafkaDecodingError(
-                    .trailingBytes, context: "RecordBatch.records",
-                    detail: "\(cursor.readableBytes) bytes after the \(count) records the batch declares")
-            }
-        }
-
-        /// Whether `payload` holds exactly `count` valid records with increasing offset deltas up to
-        /// `lastOffsetDelta`: the checks of the throwing loop in `init(validating:header:)`, on raw memory.
-        private static func isValid(_ payload: ByteBuffer, count: Int, lastOffsetDelta: Int32) -> Bool {
-            payload.withUnsafeReadableBytes { bytes in
-                var offset = 0
-                var previousDelta: Int32 = -1
-                for _ in 0..<count {
-                    guard let record = RecordParser.parseRecord(bytes, at: offset),
-                        record.offsetDelta > previousDelta, record.offsetDelta <= lastOffsetDelta
-                    else { return false }
-                    previousDelta = record.offsetDelta
-                    offset = record.end
-                }
-                return offset == bytes.count
+            self.batch = RecordParser.BatchContext(header)
+            do {
+                _ = try RecordParser.visit(payload, header: header) { _ in true }
+            } catch let error as KafkaDecodingError {
+                throw error
+            } catch {
+                preconditionFailure("record validation threw \(error)")  // the body above never throws
             }
         }
 
