@@ -67,23 +67,48 @@ final class OursWorkload {
         return try builder.finish(into: &output)
     }
 
-    /// Reads every batch of the fetches (CRCs verified) and every record's value length.
+    /// How "ours decode" reads the records of a batch.
+    enum DecodePath: String, CaseIterable {
+        /// `RecordBatch.forEachRecord`: one pass, borrowed raw views (what hot paths use).
+        case visitor = "forEachRecord"
+        /// `RecordBatch.records()`: validates all, then iterates `Record`s with `ByteBuffer` slices.
+        case records = "records()"
+    }
+
+    /// Reads every batch of the fetches (CRCs verified), every record's value length and the value's
+    /// first byte (so no access can be elided). Returns the records, value bytes, and a sum of
+    /// first bytes that feeds the checksum.
     static func decode(
-        _ fetches: ArraySlice<ByteBuffer>, decompressor: RecordBatchDecompressor
-    ) throws -> (records: Int, valueBytes: Int) {
+        _ fetches: ArraySlice<ByteBuffer>, decompressor: RecordBatchDecompressor, path: DecodePath
+    ) throws -> (records: Int, valueBytes: Int, firstBytes: Int) {
         var records = 0
         var valueBytes = 0
+        var firstBytes = 0
         for fetch in fetches {
             var reader = RecordBatchReader(fetch, verifyingChecksums: true)
             while let batch = try reader.next() {
-                for record in try batch.records(decompressor: decompressor) {
-                    records &+= 1
-                    valueBytes &+= record.value?.readableBytes ?? 0
+                switch path {
+                case .visitor:
+                    records &+= try batch.forEachRecord(decompressor: decompressor) { record in
+                        if let value = record.value {
+                            valueBytes &+= value.count
+                            if let first = value.first { firstBytes &+= Int(first) }
+                        }
+                        return true
+                    }
+                case .records:
+                    for record in try batch.records(decompressor: decompressor) {
+                        records &+= 1
+                        if let value = record.value {
+                            valueBytes &+= value.readableBytes
+                            if let first = value.getInteger(at: value.readerIndex, as: UInt8.self) { firstBytes &+= Int(first) }
+                        }
+                    }
                 }
             }
             guard !reader.stoppedEarly else { throw BenchError("a fetch ends in a partial batch") }
         }
-        return (records, valueBytes)
+        return (records, valueBytes, firstBytes)
     }
 
     /// Cuts encoded batches into fetch responses of at most `maxBytes` each (at least one batch),

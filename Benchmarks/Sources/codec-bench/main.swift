@@ -104,6 +104,8 @@ struct Row {
     var bareCompress: Double
     /// Median over the timed rounds of ours/bare in that round (both timed under the same load).
     var encodeRatio: Double
+    /// How our decode read the records (the `records()` rows repeat no encode figures).
+    var decodePath: OursWorkload.DecodePath = .visitor
     var oursDecode: Double
     var bareDecompress: Double
     var decodeRatio: Double
@@ -236,13 +238,19 @@ func measure(codec: KafkaCompression, batchBytes: Int, corpus: Corpus, options: 
     }
 
     // Check the results once, untimed; cut our batches into fetch responses.
-    let decompressors = shapes.map { _ in RecordBatchDecompressor() }
+    let paths = OursWorkload.DecodePath.allCases
+    // One decompressor per (path, shape): decoding contender `p * shapes.count + s`.
+    let decompressors = paths.flatMap { _ in shapes.map { _ in RecordBatchDecompressor() } }
     let fetches = try outputs.map { try OursWorkload.fetches(of: $0, maxBytes: options.fetchBytes) }
-    for s in shapes.indices {
-        let (records, valueBytes) = try OursWorkload.decode(fetches[s][...], decompressor: decompressors[s])
-        guard records == corpus.lineCount, valueBytes == lineBytes else {
-            throw BenchError("\(label) \(shapes[s]): decoded \(records) records, \(valueBytes) value bytes; "
-                + "expected \(corpus.lineCount), \(lineBytes)")
+    for p in paths.indices {
+        for s in shapes.indices {
+            let (records, valueBytes, firstBytes) = try OursWorkload.decode(
+                fetches[s][...], decompressor: decompressors[p * shapes.count + s], path: paths[p])
+            guard records == corpus.lineCount, valueBytes == lineBytes else {
+                throw BenchError("\(label) \(shapes[s]) \(paths[p].rawValue): decoded \(records) records, "
+                    + "\(valueBytes) value bytes; expected \(corpus.lineCount), \(lineBytes)")
+            }
+            checksum &+= firstBytes
         }
     }
     for unit in batches.indices {
@@ -251,53 +259,64 @@ func measure(codec: KafkaCompression, batchBytes: Int, corpus: Corpus, options: 
     }
 
     // Decode + decompress, in as many units as there are bare chunks: unit `u` of our shape `s`
-    // is the fetches [u * n / units, (u + 1) * n / units) of its n fetches.
-    var decodeRates = Array(repeating: [Double](), count: contenders)
+    // is the fetches [u * n / units, (u + 1) * n / units) of its n fetches. Contenders: ours per
+    // (path, shape), then bare on the text, then (for a codec) bare on our encoded records.
+    let ourDecoders = paths.count * shapes.count
+    let decodeContenders = ourDecoders + (bareRecords == nil ? 1 : 2)
+    var decodeRates = Array(repeating: [Double](), count: decodeContenders)
     if options.phase != "encode" {
         let units = batches.count
         decodeRates = try interleaved(
-            contenders: contenders, units: units, megabytes: megabytes,
+            contenders: decodeContenders, units: units, megabytes: megabytes,
             warmup: options.warmup, repeats: options.repeats
         ) { contender, unit in
-            switch contender - shapes.count {
+            switch contender - ourDecoders {
             case 0: return try bare.decompress(unit)
             case 1: return try bareRecords!.decompress(unit)
             default: break
             }
-            let all = fetches[contender]
+            let all = fetches[contender % shapes.count]
             let part = all[(unit * all.count / units)..<((unit + 1) * all.count / units)]
-            let (records, valueBytes) = try OursWorkload.decode(part, decompressor: decompressors[contender])
-            return records &+ valueBytes
+            let (records, valueBytes, firstBytes) = try OursWorkload.decode(
+                part, decompressor: decompressors[contender], path: paths[contender / shapes.count])
+            return records &+ valueBytes &+ firstBytes
         }
     }
 
     func samples(_ values: [Double]) -> String { values.map { format($0, decimals: 0) }.joined(separator: " ") }
     for s in shapes.indices {
         log("   ours encode (\(shapes[s].rawValue)) MB/s: \(samples(encodeRates[s]))")
-        log("   ours decode (\(shapes[s].rawValue)) MB/s: \(samples(decodeRates[s]))")
+        for p in paths.indices {
+            log("   ours decode (\(shapes[s].rawValue), \(paths[p].rawValue)) MB/s: "
+                + samples(decodeRates[p * shapes.count + s]))
+        }
     }
     log("   \(bareName) compress MB/s: \(samples(encodeRates[shapes.count]))")
-    log("   \(bareName) decompress MB/s: \(samples(decodeRates[shapes.count]))")
+    log("   \(bareName) decompress MB/s: \(samples(decodeRates[ourDecoders]))")
     if let bareRecords {
         log("   bare compress of the encoded records MB/s (of text): \(samples(encodeRates[shapes.count + 1]))")
-        log("   bare decompress of the encoded records MB/s (of text): \(samples(decodeRates[shapes.count + 1]))")
+        log("   bare decompress of the encoded records MB/s (of text): \(samples(decodeRates[ourDecoders + 1]))")
         ceilings.append(Ceiling(
             codec: codec, batchBytes: batchBytes,
             textCompress: median(encodeRates[shapes.count]), recordsCompress: median(encodeRates[shapes.count + 1]),
             compressRatio: pairedRatio(encodeRates[shapes.count + 1], encodeRates[shapes.count]),
-            textDecompress: median(decodeRates[shapes.count]), recordsDecompress: median(decodeRates[shapes.count + 1]),
-            decompressRatio: pairedRatio(decodeRates[shapes.count + 1], decodeRates[shapes.count]),
+            textDecompress: median(decodeRates[ourDecoders]), recordsDecompress: median(decodeRates[ourDecoders + 1]),
+            decompressRatio: pairedRatio(decodeRates[ourDecoders + 1], decodeRates[ourDecoders]),
             textBytes: bare.compressedBytes, recordsBytes: bareRecords.compressedBytes))
     }
 
-    return shapes.indices.map { s in
-        Row(
-            codec: codec, batchBytes: batchBytes, shape: shapes[s],
-            oursEncode: median(encodeRates[s]), bareCompress: median(encodeRates[shapes.count]),
-            encodeRatio: pairedRatio(encodeRates[s], encodeRates[shapes.count]),
-            oursDecode: median(decodeRates[s]), bareDecompress: median(decodeRates[shapes.count]),
-            decodeRatio: pairedRatio(decodeRates[s], decodeRates[shapes.count]),
-            oursBytes: outputs[s].readableBytes, bareBytes: bare.compressedBytes)
+    return shapes.indices.flatMap { s in
+        paths.indices.map { p in
+            Row(
+                codec: codec, batchBytes: batchBytes, shape: shapes[s],
+                oursEncode: p == 0 ? median(encodeRates[s]) : .nan,
+                bareCompress: p == 0 ? median(encodeRates[shapes.count]) : .nan,
+                encodeRatio: p == 0 ? pairedRatio(encodeRates[s], encodeRates[shapes.count]) : .nan,
+                decodePath: paths[p],
+                oursDecode: median(decodeRates[p * shapes.count + s]), bareDecompress: median(decodeRates[ourDecoders]),
+                decodeRatio: pairedRatio(decodeRates[p * shapes.count + s], decodeRates[ourDecoders]),
+                oursBytes: outputs[s].readableBytes, bareBytes: bare.compressedBytes)
+        }
     }
 }
 
@@ -342,13 +361,14 @@ func percent(_ ratio: Double) -> String {
 
 func printTable(_ rows: [Row], textBytes: Int) {
     print("| codec | batch | records | ours encode MB/s | bare compress MB/s | encode ours/bare "
-        + "| ours decode MB/s | bare decompress MB/s | decode ours/bare | size ours / bare (% of text) |")
-    print("|---|---|---|--:|--:|--:|--:|--:|--:|--:|")
+        + "| ours decode path | ours decode MB/s | bare decompress MB/s | decode ours/bare | size ours / bare (% of text) |")
+    print("|---|---|---|--:|--:|--:|---|--:|--:|--:|--:|")
     for row in rows {
         let bareName = row.codec == .none ? " (memcpy)" : ""
         let columns = [
             "\(row.codec)", sizeLabel(row.batchBytes), row.shape.rawValue,
-            format(row.oursEncode), format(row.bareCompress) + bareName, percent(row.encodeRatio),
+            format(row.oursEncode), row.bareCompress.isFinite ? format(row.bareCompress) + bareName : "–",
+            percent(row.encodeRatio), row.decodePath.rawValue,
             format(row.oursDecode), format(row.bareDecompress) + bareName, percent(row.decodeRatio),
             format(100 * Double(row.oursBytes) / Double(textBytes)) + "% / "
                 + format(100 * Double(row.bareBytes) / Double(textBytes)) + "%",
