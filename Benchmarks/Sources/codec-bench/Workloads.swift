@@ -73,6 +73,8 @@ final class OursWorkload {
         case visitor = "forEachRecord"
         /// `RecordBatch.records()`: validates all, then iterates `Record`s with `ByteBuffer` slices.
         case records = "records()"
+        /// Diagnostic floor: the reader (CRC) and decompression into the reused buffer, no record parsing.
+        case decompressOnly = "CRC + decompress only"
     }
 
     /// Reads every batch of the fetches (CRCs verified), every record's value length and the value's
@@ -95,6 +97,15 @@ final class OursWorkload {
                             if let first = value.first { firstBytes &+= Int(first) }
                         }
                         return true
+                    }
+                case .decompressOnly:
+                    records &+= Int(batch.header.recordsCount)
+                    if let algorithm = batch.header.attributes.compression.algorithm {
+                        let payload = try decompressor.decompress(
+                            batch.recordsBytes, algorithm: algorithm, maxOutputBytes: 64 << 20)
+                        valueBytes &+= payload.readableBytes
+                    } else {
+                        valueBytes &+= batch.recordsBytes.readableBytes
                     }
                 case .records:
                     for record in try batch.records(decompressor: decompressor) {

@@ -151,6 +151,7 @@ extension RecordParser {
     /// a dynamically enforced exclusive access per byte read (its storage is a class), several
     /// times the cost of the parsing itself; here the caller takes the pointer once.
     @inlinable
+    @inline(__always)
     static func parseRecord(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> RawRecord? {
         var index = offset
         guard let length = readVarint(bytes, &index, end: bytes.count).map(Int.init),
@@ -214,20 +215,30 @@ extension RecordParser {
     }
 
     /// A zig-zag varint (at most 5 bytes, 32 bits) ending before `end`, as `readKafkaVarint` reads it.
+    ///
+    /// Values of up to 3 bytes (all lengths and deltas of ordinary records) are read without a
+    /// loop or per-byte bounds checks; the rest, and anything near `end`, take the general loop.
     @inlinable
     @inline(__always)
     static func readVarint(_ bytes: UnsafeRawBufferPointer, _ index: inout Int, end: Int) -> Int32? {
-        if index < end {
-            let first = UInt32(bytes[index])
-            if first < 0x80 {
+        if index < end, let base = bytes.baseAddress {
+            let p = base + index
+            let b0 = UInt32(p.load(as: UInt8.self))
+            if b0 < 0x80 {
                 index &+= 1
-                return Int32(bitPattern: (first >> 1) ^ (0 &- (first & 1)))
+                return Int32(bitPattern: (b0 >> 1) ^ (0 &- (b0 & 1)))
             }
-            if index &+ 1 < end {
-                let second = UInt32(bytes[index &+ 1])
-                if second < 0x80 {
+            if end &- index >= 3 {
+                let b1 = UInt32(p.load(fromByteOffset: 1, as: UInt8.self))
+                if b1 < 0x80 {
                     index &+= 2
-                    let value = (first & 0x7f) | (second << 7)
+                    let value = (b0 & 0x7f) | (b1 << 7)
+                    return Int32(bitPattern: (value >> 1) ^ (0 &- (value & 1)))
+                }
+                let b2 = UInt32(p.load(fromByteOffset: 2, as: UInt8.self))
+                if b2 < 0x80 {
+                    index &+= 3
+                    let value = (b0 & 0x7f) | ((b1 & 0x7f) << 7) | (b2 << 14)
                     return Int32(bitPattern: (value >> 1) ^ (0 &- (value & 1)))
                 }
             }
@@ -239,15 +250,31 @@ extension RecordParser {
         return Int32(bitPattern: (value >> 1) ^ (0 &- (value & 1)))
     }
 
-    /// A zig-zag varlong (at most 10 bytes) ending before `end`, as `readKafkaVarlong` reads it.
+    /// A zig-zag varlong (at most 10 bytes) ending before `end`, as `readKafkaVarlong` reads it
+    /// (up to 3 bytes without a loop, as `readVarint`).
     @inlinable
     @inline(__always)
     static func readVarlong(_ bytes: UnsafeRawBufferPointer, _ index: inout Int, end: Int) -> Int64? {
-        if index < end {
-            let first = UInt64(bytes[index])
-            if first < 0x80 {
+        if index < end, let base = bytes.baseAddress {
+            let p = base + index
+            let b0 = UInt64(p.load(as: UInt8.self))
+            if b0 < 0x80 {
                 index &+= 1
-                return Int64(bitPattern: (first >> 1) ^ (0 &- (first & 1)))
+                return Int64(bitPattern: (b0 >> 1) ^ (0 &- (b0 & 1)))
+            }
+            if end &- index >= 3 {
+                let b1 = UInt64(p.load(fromByteOffset: 1, as: UInt8.self))
+                if b1 < 0x80 {
+                    index &+= 2
+                    let value = (b0 & 0x7f) | (b1 << 7)
+                    return Int64(bitPattern: (value >> 1) ^ (0 &- (value & 1)))
+                }
+                let b2 = UInt64(p.load(fromByteOffset: 2, as: UInt8.self))
+                if b2 < 0x80 {
+                    index &+= 3
+                    let value = (b0 & 0x7f) | ((b1 & 0x7f) << 7) | (b2 << 14)
+                    return Int64(bitPattern: (value >> 1) ^ (0 &- (value & 1)))
+                }
             }
         }
         guard let raw = readUnsignedVarlong(bytes, &index, end: end, maxBytes: 10) else { return nil }
