@@ -147,16 +147,25 @@ public final class RecordBatchBuilder {
     ///   - timestamp: the record's time in ms (CreateTime). May be earlier than the previous record's.
     ///   - headers: pre-encoded headers, or `nil` for none.
     /// - Precondition: key, value and the encoded record are each under 2 GiB.
+    @inlinable
     public func append(
         timestamp: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
         headers: EncodedRecordHeaders? = nil
     ) {
         if let headers {
-            headers.bytes.withUnsafeReadableBytes { headerBytes in
-                appendRecord(timestamp: timestamp, key: key, value: value, headerCount: headers.count, headerBytes: headerBytes)
-            }
+            append(timestamp: timestamp, key: key, value: value, encodedHeaders: headers)
         } else {
-            appendRecord(timestamp: timestamp, key: key, value: value, headerCount: 0, headerBytes: nil)
+            // Inlined into the caller: no call, no optional headers to unwrap per record.
+            pending.append(timestamp: timestamp, key: key, value: value, headerCount: 0, headerBytes: nil)
+        }
+    }
+
+    @usableFromInline
+    internal func append(
+        timestamp: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, encodedHeaders headers: EncodedRecordHeaders
+    ) {
+        headers.bytes.withUnsafeReadableBytes { headerBytes in
+            appendRecord(timestamp: timestamp, key: key, value: value, headerCount: headers.count, headerBytes: headerBytes)
         }
     }
 
@@ -185,6 +194,7 @@ public final class RecordBatchBuilder {
         pending.append(timestamp: timestamp, key: key, value: value, headerCount: headerCount, headerBytes: headerBytes)
     }
 
+    @inlinable
     @inline(__always)
     static func writeNullableBytes(_ bytes: UnsafeRawBufferPointer?, to pointer: UnsafeMutableRawPointer) -> Int {
         guard let bytes else { return RecordVarint.write(RecordVarint.zigZag(Int32(-1)), to: pointer) }
@@ -266,9 +276,9 @@ public final class RecordBatchBuilder {
 @usableFromInline
 internal struct PendingRecords {
     /// The encoded records: `byteCount` bytes at `base`, `capacity` bytes allocated.
-    private(set) var base: UnsafeMutableRawPointer
-    private(set) var capacity: Int
-    @usableFromInline private(set) var byteCount = 0
+    @usableFromInline var base: UnsafeMutableRawPointer
+    @usableFromInline var capacity: Int
+    @usableFromInline var byteCount = 0
     @usableFromInline var recordCount = 0
     @usableFromInline var baseTimestamp: Int64 = -1
     @usableFromInline var maxTimestamp: Int64 = -1
@@ -287,6 +297,7 @@ internal struct PendingRecords {
     }
 
     /// Encodes one record after the others (see `RecordBatchBuilder.append`).
+    @inlinable
     mutating func append(
         timestamp: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
         headerCount: Int, headerBytes: UnsafeRawBufferPointer?
@@ -327,7 +338,8 @@ internal struct PendingRecords {
     }
 
     /// Doubles the capacity (or more, to `minimumCapacity`), keeping the bytes.
-    private mutating func grow(minimumCapacity: Int) {
+    @usableFromInline
+    mutating func grow(minimumCapacity: Int) {
         let newCapacity = max(minimumCapacity, capacity * 2)
         let newBase = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
         newBase.copyMemory(from: base, byteCount: byteCount)
