@@ -4,7 +4,9 @@ public import NIOCore
 /// parsed header plus the batch's raw bytes, a slice of the buffer it was read from (no copy).
 ///
 /// Reading a batch checks its header and that all of its bytes are present. The CRC is checked
-/// by `verifyChecksum()` and the records are decoded (and decompressed) by `records(...)`.
+/// by `verifyChecksum()` and the records are decoded (and decompressed) by `records(...)`, or, on
+/// hot paths, visited in one pass as borrowed raw views by `forEachRecord(...)` (no `ByteBuffer`
+/// or reference counting per record).
 ///
 /// ```swift
 /// var reader = RecordBatchReader(fetchedRecords)
