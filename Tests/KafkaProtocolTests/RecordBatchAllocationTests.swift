@@ -83,6 +83,30 @@ struct RecordBatchAllocationTests {
         let (valueBytes, origins) = iterate()
         #expect(MallocCounter.count() - beforeIteration == 0, "\(compression): iterating 5,000 records allocated")
         #expect(origins == 5_000 && valueBytes > 0)
+
+        // The visitor: nothing per record, and nothing per batch once the decompressor is warm.
+        // (Totals through a pointer and no `#expect` inside the measured loop: nothing there may allocate.)
+        let totals = UnsafeMutablePointer<Int>.allocate(capacity: 2)
+        defer { totals.deallocate() }
+        func visit() throws -> (valueBytes: Int, origins: Int) {
+            totals.initialize(repeating: 0, count: 2)
+            _ = try batch.forEachRecord(decompressor: decompressor) { record in
+                totals[0] += record.value?.count ?? 0
+                if record.headers.first(named: "origin") != nil { totals[1] += 1 }
+                return true
+            }
+            return (totals[0], totals[1])
+        }
+        _ = try visit()
+        let beforeVisit = MallocCounter.count()
+        var allVisitsAgree = true
+        for _ in 0..<3 {
+            let visited = try visit()
+            allVisitsAgree = allVisitsAgree && visited.valueBytes == valueBytes && visited.origins == 5_000
+        }
+        let visitAllocations = MallocCounter.count() - beforeVisit
+        #expect(visitAllocations == 0, "\(compression): visiting a batch 3 times allocated")
+        #expect(allVisitsAgree)
     }
 }
 

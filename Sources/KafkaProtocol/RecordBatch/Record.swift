@@ -111,13 +111,7 @@ extension Record {
                 guard remaining > 0 else { return nil }
                 remaining -= 1
                 let position = self.position
-                let parsed = encoded.withUnsafeReadableBytes { bytes -> (key: (start: Int, length: Int), value: (start: Int, length: Int), end: Int)? in
-                    var cursor = RecordParser.RawCursor(bytes, position: position)
-                    guard let key = cursor.readNullableBytes(), key.length >= 0, let value = cursor.readNullableBytes() else {
-                        return nil
-                    }
-                    return (key, value, cursor.position)
-                }
+                let parsed = encoded.withUnsafeReadableBytes { bytes in RecordParser.parseHeader(bytes, at: position) }
                 // Validated when the batch was decoded; failing here would be a bug, so end rather than trap.
                 let start = encoded.readerIndex
                 guard let parsed, let key = encoded.getSlice(at: start + parsed.key.start, length: parsed.key.length) else {

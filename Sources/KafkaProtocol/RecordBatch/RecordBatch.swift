@@ -4,7 +4,9 @@ public import NIOCore
 /// parsed header plus the batch's raw bytes, a slice of the buffer it was read from (no copy).
 ///
 /// Reading a batch checks its header and that all of its bytes are present. The CRC is checked
-/// by `verifyChecksum()` and the records are decoded (and decompressed) by `records(...)`.
+/// by `verifyChecksum()` and the records are decoded (and decompressed) by `records(...)`, or, on
+/// hot paths, visited in one pass as borrowed raw views by `forEachRecord(...)` (no `ByteBuffer`
+/// or reference counting per record).
 ///
 /// ```swift
 /// var reader = RecordBatchReader(fetchedRecords)
@@ -117,6 +119,15 @@ public struct RecordBatch: Sendable {
     public func records(
         maxUncompressedBytes: Int? = nil, decompressor: RecordBatchDecompressor? = nil
     ) throws(KafkaDecodingError) -> Records {
+        let payload = try recordsPayload(maxUncompressedBytes: maxUncompressedBytes, decompressor: decompressor)
+        return try Records(validating: payload, header: header)
+    }
+
+    /// The records' bytes: decompressed (into `decompressor`'s reused buffer) if the batch is compressed.
+    @usableFromInline
+    internal func recordsPayload(
+        maxUncompressedBytes: Int?, decompressor: RecordBatchDecompressor?
+    ) throws(KafkaDecodingError) -> ByteBuffer {
         let count = Int(header.recordsCount)
         let payload: ByteBuffer
         if let algorithm = header.attributes.compression.algorithm {
@@ -133,7 +144,47 @@ public struct RecordBatch: Sendable {
         } else {
             payload = recordsBytes
         }
-        return try Records(validating: payload, header: header)
+        return payload
+    }
+
+    /// Visits the batch's records in order, in one pass, as borrowed raw views: no `ByteBuffer`,
+    /// no reference counting and no allocation per record (nor per batch once `decompressor` is warm).
+    ///
+    /// Each record is checked as `records(...)` checks it (lengths, varints, headers, increasing
+    /// offset deltas within `lastOffsetDelta`) just before it is visited; after the last record the
+    /// payload must end exactly. The CRC is *not* checked here (see `records(...)`).
+    ///
+    /// - Important: Unlike `records(...)`, validation and visiting interleave: a corrupt record
+    ///   throws `KafkaDecodingError` *after* the records before it were passed to `body`. A caller
+    ///   that must not act on part of a bad batch should use `records(...)` or buffer what it sees.
+    ///   The views (`key`, `value`, `headerBytes`) are valid only during the `body` call that
+    ///   receives them; a compressed batch's bytes live in `decompressor`'s buffer, which the next
+    ///   batch overwrites.
+    ///
+    /// ```swift
+    /// let decompressor = RecordBatchDecompressor()
+    /// while let batch = try reader.next() {
+    ///     try batch.forEachRecord(decompressor: decompressor) { record in
+    ///         handle(record.offset, record.value)   // copy what you keep
+    ///         return true                            // false stops after this record
+    ///     }
+    /// }
+    /// ```
+    ///
+    /// - Parameters:
+    ///   - maxUncompressedBytes: as for `records(...)`.
+    ///   - decompressor: as for `records(...)`; its output buffer is reused from batch to batch.
+    ///   - body: called once per record; return `false` to stop early.
+    /// - Returns: the number of records visited (`recordsCount` unless `body` stopped early).
+    /// - Throws: the `KafkaDecodingError`s of `records(...)` (a record's error names its index), or
+    ///   what `body` throws.
+    @inlinable
+    public func forEachRecord(
+        maxUncompressedBytes: Int? = nil, decompressor: RecordBatchDecompressor? = nil,
+        _ body: (borrowing RecordView) throws -> Bool
+    ) throws -> Int {
+        let payload = try recordsPayload(maxUncompressedBytes: maxUncompressedBytes, decompressor: decompressor)
+        return try RecordParser.visit(payload, header: header, body)
     }
 
     // MARK: In-place updates
@@ -192,90 +243,62 @@ extension RecordBatch {
         /// Decodes and checks every record of `payload`, the (decompressed) bytes after `recordsCount`.
         @usableFromInline
         internal init(validating payload: ByteBuffer, header: RecordBatchHeader) throws(KafkaDecodingError) {
-            let count = Int(header.recordsCount)
-            guard count <= payload.readableBytes / RecordParser.minimumRecordSize else {
-                throw KafkaDecodingError(
-                    .invalidLength, context: "RecordBatch.recordsCount",
-                    detail: "\(count) records cannot fit in \(payload.readableBytes) bytes of records")
-            }
-            let valid = payload.withUnsafeReadableBytes {
-                RecordParser.validate($0, count: count, lastOffsetDelta: header.lastOffsetDelta)
-            }
-            if !valid {
-                // Rerun with the ByteBuffer readers, which say what is wrong and where.
-                try Self.describeInvalidRecords(payload, header: header)
-                throw KafkaDecodingError(.invalidValue, context: "RecordBatch.records", detail: "records failed validation")
-            }
-            self.count = count
+            self.count = Int(header.recordsCount)
             self.payload = payload
             self.batch = RecordParser.BatchContext(header)
-        }
-
-        /// Throws the precise error for records that failed `RecordParser.validate`.
-        private static func describeInvalidRecords(_ payload: ByteBuffer, header: RecordBatchHeader) throws(KafkaDecodingError) {
-            let count = Int(header.recordsCount)
-            let batch = RecordParser.BatchContext(header)
-            var cursor = payload
-            var previousDelta: Int32 = -1
-            for index in 0..<count {
-                let record = try RecordParser.readRecord(from: &cursor, batch: batch, index: index)
-                guard record.offsetDelta > previousDelta, record.offsetDelta <= header.lastOffsetDelta else {
-                    throw KafkaDecodingError(
-                        .invalidValue, context: "RecordBatch.records[\(index)].offsetDelta",
-                        detail: "offset delta \(record.offsetDelta) after \(previousDelta); must increase and not "
-                            + "exceed lastOffsetDelta \(header.lastOffsetDelta)")
-                }
-                previousDelta = record.offsetDelta
-            }
-            guard cursor.readableBytes == 0 else {
-                throw KafkaDecodingError(
-                    .trailingBytes, context: "RecordBatch.records",
-                    detail: "\(cursor.readableBytes) bytes after the \(count) records the batch declares")
+            do {
+                _ = try RecordParser.visit(payload, header: header) { _ in true }
+            } catch let error as KafkaDecodingError {
+                throw error
+            } catch {
+                preconditionFailure("record validation threw \(error)")  // the body above never throws
             }
         }
 
         /// Iterates the records in order.
-        public struct Iterator: IteratorProtocol, Sendable {
+        public struct Iterator: IteratorProtocol, @unchecked Sendable {
             @usableFromInline internal var remaining: Int
-            /// Offset of the next record from the payload's reader index.
-            @usableFromInline internal var position: Int = 0
+            /// Holds the storage `bytes` points into, so the pointer stays valid; never written.
             @usableFromInline internal let payload: ByteBuffer
             @usableFromInline internal let batch: RecordParser.BatchContext
+            /// The payload's readable bytes, taken once: reading through `ByteBuffer` would cost a
+            /// dynamically enforced exclusive access per record. (`@unchecked Sendable`: immutable
+            /// memory kept alive by `payload`.)
+            @usableFromInline internal let bytes: UnsafeRawBufferPointer
+            /// Offset of the next record in `bytes`.
+            @usableFromInline internal var position = 0
 
             @inlinable
             internal init(remaining: Int, payload: ByteBuffer, batch: RecordParser.BatchContext) {
                 self.remaining = remaining
                 self.payload = payload
                 self.batch = batch
+                // The storage is retained by `payload` for as long as the pointer is used
+                // (the contract of `withUnsafeReadableBytesWithStorageManagement`).
+                self.bytes = payload.withUnsafeReadableBytesWithStorageManagement { bytes, _ in bytes }
             }
 
             /// The next record, or `nil` after the last.
             @inlinable
             public mutating func next() -> Record? {
-                guard remaining > 0 else { return nil }
-                remaining -= 1
-                let position = self.position
-                let parsed = payload.withUnsafeReadableBytes { bytes -> RecordParser.RawRecord? in
-                    var cursor = RecordParser.RawCursor(bytes, position: position)
-                    return RecordParser.parseRaw(&cursor, validatingHeaders: false)
-                }
                 // Validated by `Records.init`; failing here would be a bug, so end rather than trap.
-                let start = payload.readerIndex
-                guard let parsed,
-                    let headers = payload.getSlice(at: start + parsed.headersStart, length: parsed.end - parsed.headersStart)
-                else {
+                guard remaining > 0, let raw = RecordParser.parseRecord(bytes, at: position) else {
                     remaining = 0
                     return nil
                 }
-                self.position = parsed.end
+                remaining -= 1
+                position = raw.end
+                let start = payload.readerIndex
+                let key = raw.keyLength < 0 ? nil : payload.getSlice(at: start + raw.keyStart, length: raw.keyLength)
+                let value =
+                    raw.valueLength < 0 ? nil : payload.getSlice(at: start + raw.valueStart, length: raw.valueLength)
+                let headers = Record.Headers(
+                    count: raw.headerCount,
+                    encoded: payload.getSlice(at: start + raw.headersStart, length: raw.end - raw.headersStart)!)
                 return Record(
-                    offset: batch.baseOffset &+ Int64(parsed.offsetDelta),
-                    timestamp: batch.logAppendTime ?? (batch.baseTimestamp &+ parsed.timestampDelta),
-                    key: parsed.key.length < 0 ? nil : payload.getSlice(at: start + parsed.key.start, length: parsed.key.length),
-                    value: parsed.value.length < 0
-                        ? nil : payload.getSlice(at: start + parsed.value.start, length: parsed.value.length),
-                    headers: Record.Headers(count: parsed.headerCount, encoded: headers),
-                    offsetDelta: parsed.offsetDelta, attributes: parsed.attributes)
+                    offset: batch.baseOffset &+ Int64(raw.offsetDelta),
+                    timestamp: batch.logAppendTime ?? (batch.baseTimestamp &+ raw.timestampDelta),
+                    key: key, value: value, headers: headers, offsetDelta: raw.offsetDelta, attributes: raw.attributes)
             }
         }
 

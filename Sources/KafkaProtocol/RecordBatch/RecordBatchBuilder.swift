@@ -60,32 +60,16 @@ public final class RecordBatchBuilder {
     @inlinable
     public var maxTimestamp: Int64 { pending.maxTimestamp }
 
-    /// The batch being built. One stored property, so an append makes one (dynamically checked)
-    /// access to the builder's state rather than one per field.
+    /// The batch being built.
+    ///
+    /// Exclusivity is not checked at run time: a class's stored properties otherwise pay a
+    /// dynamically enforced access (a thread-local access set) on every `append`, which cost more
+    /// than encoding the record. Safe because no method runs caller code while it accesses
+    /// `pending`, and the builder is not `Sendable`.
+    @exclusivity(unchecked)
     @usableFromInline
-    internal var pending: PendingBatch
-    internal let codec: BatchCompressorCodec?
-
-    /// The records appended since the last `finish` and what the header needs to know about them.
-    @usableFromInline
-    internal struct PendingBatch {
-        /// The records encoded so far, uncompressed.
-        @usableFromInline var scratch: ByteBuffer
-        @usableFromInline var recordCount = 0
-        @usableFromInline var baseTimestamp: Int64 = -1
-        @usableFromInline var maxTimestamp: Int64 = -1
-
-        init(scratch: ByteBuffer) {
-            self.scratch = scratch
-        }
-
-        mutating func reset() {
-            scratch.clear()
-            recordCount = 0
-            baseTimestamp = -1
-            maxTimestamp = -1
-        }
-    }
+    internal var pending: PendingRecords
+    internal var codec: BatchCompressorCodec?
 
     /// Creates a builder.
     ///
@@ -101,12 +85,16 @@ public final class RecordBatchBuilder {
     ) throws(CompressionError) {
         self.compression = compression
         self.compressionLevel = compressionLevel
-        self.pending = PendingBatch(scratch: ByteBufferAllocator().buffer(capacity: initialCapacity))
         if let algorithm = compression.algorithm {
             self.codec = try BatchCompressorCodec(algorithm: algorithm, level: compressionLevel)
         } else {
             self.codec = nil
         }
+        self.pending = PendingRecords(capacity: initialCapacity)
+    }
+
+    deinit {
+        pending.deallocate()
     }
 
     /// Bytes the batch would take if finished now without compression (header and records).
@@ -114,7 +102,7 @@ public final class RecordBatchBuilder {
     /// A compressed batch is normally much smaller, but incompressible input can grow by a
     /// codec's framing overhead (tens of bytes); `finish` returns the exact size.
     @inlinable
-    public var sizeInBytes: Int { RecordBatchHeader.size + pending.scratch.readableBytes }
+    public var sizeInBytes: Int { RecordBatchHeader.size + pending.byteCount }
 
     /// Whether no record was appended since the last `finish`.
     @inlinable
@@ -159,16 +147,25 @@ public final class RecordBatchBuilder {
     ///   - timestamp: the record's time in ms (CreateTime). May be earlier than the previous record's.
     ///   - headers: pre-encoded headers, or `nil` for none.
     /// - Precondition: key, value and the encoded record are each under 2 GiB.
+    @inlinable
     public func append(
         timestamp: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
         headers: EncodedRecordHeaders? = nil
     ) {
         if let headers {
-            headers.bytes.withUnsafeReadableBytes { headerBytes in
-                appendRecord(timestamp: timestamp, key: key, value: value, headerCount: headers.count, headerBytes: headerBytes)
-            }
+            append(timestamp: timestamp, key: key, value: value, encodedHeaders: headers)
         } else {
-            appendRecord(timestamp: timestamp, key: key, value: value, headerCount: 0, headerBytes: nil)
+            // Inlined into the caller: no call, no optional headers to unwrap per record.
+            pending.append(timestamp: timestamp, key: key, value: value, headerCount: 0, headerBytes: nil)
+        }
+    }
+
+    @usableFromInline
+    internal func append(
+        timestamp: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, encodedHeaders headers: EncodedRecordHeaders
+    ) {
+        headers.bytes.withUnsafeReadableBytes { headerBytes in
+            appendRecord(timestamp: timestamp, key: key, value: value, headerCount: headers.count, headerBytes: headerBytes)
         }
     }
 
@@ -194,51 +191,11 @@ public final class RecordBatchBuilder {
         timestamp: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
         headerCount: Int, headerBytes: UnsafeRawBufferPointer?
     ) {
-        Self.appendRecord(
-            to: &pending, timestamp: timestamp, key: key, value: value, headerCount: headerCount, headerBytes: headerBytes)
+        pending.append(timestamp: timestamp, key: key, value: value, headerCount: headerCount, headerBytes: headerBytes)
     }
 
-    private static func appendRecord(
-        to batch: inout PendingBatch, timestamp: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
-        headerCount: Int, headerBytes: UnsafeRawBufferPointer?
-    ) {
-        precondition(batch.recordCount < Int32.max, "too many records in one batch")
-        precondition((key?.count ?? 0) <= Int32.max && (value?.count ?? 0) <= Int32.max, "record key or value over 2 GiB")
-        if batch.recordCount == 0 {
-            batch.baseTimestamp = timestamp
-            batch.maxTimestamp = timestamp
-        } else if timestamp > batch.maxTimestamp {
-            batch.maxTimestamp = timestamp
-        }
-        let timestampDelta = timestamp &- batch.baseTimestamp
-        let offsetDelta = Int32(batch.recordCount)
-        let headerByteCount = headerBytes?.count ?? 0
-        let body = bodySize(
-            timestampDelta: timestampDelta, offsetDelta: offsetDelta, keyLength: key?.count,
-            valueLength: value?.count, headerCount: headerCount, headerBytes: headerByteCount)
-        precondition(body <= Int32.max, "record over 2 GiB")
-        let total = RecordVarint.size(Int32(body)) + body
-        batch.scratch.reserveCapacity(minimumWritableBytes: total)
-        batch.scratch.withUnsafeMutableWritableBytes { out in
-            let base = out.baseAddress!
-            var position = RecordVarint.write(RecordVarint.zigZag(Int32(body)), to: base)
-            base.storeBytes(of: 0, toByteOffset: position, as: UInt8.self)  // attributes
-            position += 1
-            position += RecordVarint.write(RecordVarint.zigZag(timestampDelta), to: base + position)
-            position += RecordVarint.write(RecordVarint.zigZag(offsetDelta), to: base + position)
-            position += writeNullableBytes(key, to: base + position)
-            position += writeNullableBytes(value, to: base + position)
-            position += RecordVarint.write(RecordVarint.zigZag(Int32(headerCount)), to: base + position)
-            if let headerBytes, let headerBase = headerBytes.baseAddress, headerByteCount > 0 {
-                (base + position).copyMemory(from: headerBase, byteCount: headerByteCount)
-                position += headerByteCount
-            }
-            assert(position == total, "record size computed as \(total), wrote \(position)")
-        }
-        batch.scratch.moveWriterIndex(forwardBy: total)
-        batch.recordCount += 1
-    }
-
+    @inlinable
+    @inline(__always)
     static func writeNullableBytes(_ bytes: UnsafeRawBufferPointer?, to pointer: UnsafeMutableRawPointer) -> Int {
         guard let bytes else { return RecordVarint.write(RecordVarint.zigZag(Int32(-1)), to: pointer) }
         let prefix = RecordVarint.write(RecordVarint.zigZag(Int32(bytes.count)), to: pointer)
@@ -280,13 +237,13 @@ public final class RecordBatchBuilder {
         pendingHeader.write(to: &output)
         if let codec {
             do {
-                try codec.compress(pending.scratch, into: &output)
+                try codec.compress(pending.bytes, into: &output)
             } catch {
                 output.moveWriterIndex(to: start)
                 throw error
             }
         } else {
-            output.writeImmutableBuffer(pending.scratch)
+            output.writeBytes(pending.bytes)
         }
         let total = output.writerIndex - start
         precondition(total - RecordBatchHeader.logOverhead <= Int32.max, "record batch over 2 GiB")
@@ -308,6 +265,95 @@ public final class RecordBatchBuilder {
     /// Drops the records appended since the last `finish`, keeping the producer fields.
     public func reset() {
         pending.reset()
+    }
+}
+
+/// The records of the batch being built, encoded and uncompressed, with the counters `finish` needs.
+///
+/// The bytes live in plain memory owned by the builder (freed in its `deinit`), not in a
+/// `ByteBuffer`: appending a record then costs no uniqueness check, capacity call or dynamically
+/// enforced access to the buffer's storage object, which together took longer than encoding the record.
+@usableFromInline
+internal struct PendingRecords {
+    /// The encoded records: `byteCount` bytes at `base`, `capacity` bytes allocated.
+    @usableFromInline var base: UnsafeMutableRawPointer
+    @usableFromInline var capacity: Int
+    @usableFromInline var byteCount = 0
+    @usableFromInline var recordCount = 0
+    @usableFromInline var baseTimestamp: Int64 = -1
+    @usableFromInline var maxTimestamp: Int64 = -1
+
+    init(capacity: Int) {
+        self.capacity = max(capacity, 64)
+        self.base = .allocate(byteCount: self.capacity, alignment: 16)
+    }
+
+    /// The encoded records.
+    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: byteCount) }
+
+    /// Frees the memory; the owner calls this once, in its `deinit`.
+    func deallocate() {
+        base.deallocate()
+    }
+
+    /// Encodes one record after the others (see `RecordBatchBuilder.append`).
+    @inlinable
+    mutating func append(
+        timestamp: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
+        headerCount: Int, headerBytes: UnsafeRawBufferPointer?
+    ) {
+        precondition(recordCount < Int32.max, "too many records in one batch")
+        precondition((key?.count ?? 0) <= Int32.max && (value?.count ?? 0) <= Int32.max, "record key or value over 2 GiB")
+        if recordCount == 0 {
+            baseTimestamp = timestamp
+            maxTimestamp = timestamp
+        } else if timestamp > maxTimestamp {
+            maxTimestamp = timestamp
+        }
+        let timestampDelta = timestamp &- baseTimestamp
+        let offsetDelta = Int32(recordCount)
+        let headerByteCount = headerBytes?.count ?? 0
+        let body = RecordBatchBuilder.bodySize(
+            timestampDelta: timestampDelta, offsetDelta: offsetDelta, keyLength: key?.count,
+            valueLength: value?.count, headerCount: headerCount, headerBytes: headerByteCount)
+        precondition(body <= Int32.max, "record over 2 GiB")
+        let total = RecordVarint.size(Int32(body)) + body
+        if capacity - byteCount < total { grow(minimumCapacity: byteCount + total) }
+        let start = base + byteCount
+        var position = RecordVarint.write(RecordVarint.zigZag(Int32(body)), to: start)
+        start.storeBytes(of: 0, toByteOffset: position, as: UInt8.self)  // attributes
+        position += 1
+        position += RecordVarint.write(RecordVarint.zigZag(timestampDelta), to: start + position)
+        position += RecordVarint.write(RecordVarint.zigZag(offsetDelta), to: start + position)
+        position += RecordBatchBuilder.writeNullableBytes(key, to: start + position)
+        position += RecordBatchBuilder.writeNullableBytes(value, to: start + position)
+        position += RecordVarint.write(RecordVarint.zigZag(Int32(headerCount)), to: start + position)
+        if let headerBytes, let headerBase = headerBytes.baseAddress, headerByteCount > 0 {
+            (start + position).copyMemory(from: headerBase, byteCount: headerByteCount)
+            position += headerByteCount
+        }
+        assert(position == total, "record size computed as \(total), wrote \(position)")
+        byteCount += total
+        recordCount += 1
+    }
+
+    /// Doubles the capacity (or more, to `minimumCapacity`), keeping the bytes.
+    @usableFromInline
+    mutating func grow(minimumCapacity: Int) {
+        let newCapacity = max(minimumCapacity, capacity * 2)
+        let newBase = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
+        newBase.copyMemory(from: base, byteCount: byteCount)
+        base.deallocate()
+        base = newBase
+        capacity = newCapacity
+    }
+
+    /// Drops the records, keeping the memory.
+    mutating func reset() {
+        byteCount = 0
+        recordCount = 0
+        baseTimestamp = -1
+        maxTimestamp = -1
     }
 }
 

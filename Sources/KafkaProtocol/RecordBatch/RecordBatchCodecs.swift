@@ -45,8 +45,8 @@ struct BatchCompressorCodec {
         self.compressor = try Compressor(algorithm: algorithm, level: level)
     }
 
-    /// Appends the compressed form of `input`'s readable bytes to `output`.
-    func compress(_ input: ByteBuffer, into output: inout ByteBuffer) throws(CompressionError) {
+    /// Appends the compressed form of `input` to `output`.
+    func compress(_ input: UnsafeRawBufferPointer, into output: inout ByteBuffer) throws(CompressionError) {
         try compressor.compress(input, appendingTo: &output)
     }
 }

@@ -29,7 +29,18 @@ internal enum RecordVarint {
 
     /// Writes `value` as unsigned LEB128 at `pointer`; returns the bytes written.
     @inlinable
+    @inline(__always)
     static func write(_ value: UInt64, to pointer: UnsafeMutableRawPointer) -> Int {
+        // One and two bytes (every length and delta of ordinary records) without the loop.
+        if value < 0x80 {
+            pointer.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
+            return 1
+        }
+        if value < 0x4000 {
+            let pair = UInt16(truncatingIfNeeded: (value & 0x7f) | 0x80 | ((value >> 7) << 8))
+            pointer.storeBytes(of: pair.littleEndian, as: UInt16.self)
+            return 2
+        }
         var value = value
         var count = 0
         while value >= 0x80 {
