@@ -99,7 +99,7 @@ run_phase() {
     kcat_cpu=$(awk '{ printf "%.2f", $1 + $2 }' "$work/$name.time")
     broker_cpu=$(echo "($after - $before) / $tick" | bc -l)
     load=$(cut -d' ' -f1-3 /proc/loadavg)
-    echo "   $name: wall ${wall}s, kcat ${kcat_cpu}s CPU, broker ${broker_cpu}s CPU, load $load" >&2
+    printf '   %s: wall %.2fs, kcat %.2fs CPU, broker %.2fs CPU, load %s\n' "$name" "$wall" "$kcat_cpu" "$broker_cpu" "$load" >&2
 }
 
 echo "== produce ($size, $lines lines, $bytes bytes)" >&2

@@ -1,6 +1,7 @@
 import Foundation
 @testable import KafkaBroker
 import Logging
+import NIOCore
 import Testing
 import TributaryTestSupport
 
