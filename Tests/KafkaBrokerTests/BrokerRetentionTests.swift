@@ -22,11 +22,12 @@ struct BrokerRetentionTests {
         let task: Task<Void, any Error>
         let bootstrap: String
 
-        init(manager: LogManager, dataDirectory: String) async throws {
+        init(manager: LogManager, dataDirectory: String, retentionCheckInterval: Duration = .seconds(300)) async throws {
             var logger = Logger(label: "test.broker.retention")
             logger.logLevel = .critical
-            let configuration = KafkaBrokerConfiguration(
+            var configuration = KafkaBrokerConfiguration(
                 listener: .init(host: "127.0.0.1", port: 0), dataDirectory: dataDirectory)
+            configuration.retentionCheckInterval = retentionCheckInterval
             let server = try await KafkaBrokerServer.start(
                 configuration: configuration, store: DurableLogStore(logs: manager), logger: logger)
             self.server = server
@@ -82,9 +83,11 @@ struct BrokerRetentionTests {
         return try FileManager.default.contentsOfDirectory(atPath: directory)
             .filter { $0.hasSuffix(".log") }
             .compactMap { name -> (Int64, Int)? in
-                guard let base = Int64(name.dropLast(4)) else { return nil }
-                let size = try FileManager.default.attributesOfItem(atPath: directory + "/" + name)[.size] as? Int ?? 0
-                return (base, size)
+                // A file deleted between the listing and here (a concurrent sweep) is skipped.
+                guard let base = Int64(name.dropLast(4)),
+                    let attributes = try? FileManager.default.attributesOfItem(atPath: directory + "/" + name)
+                else { return nil }
+                return (base, attributes[.size] as? Int ?? 0)
             }
             .sorted { $0.0 < $1.0 }
     }
@@ -175,6 +178,44 @@ struct BrokerRetentionTests {
         #expect(Int64(kept - after[0].size) < retentionBytes, "kept \(kept) bytes; the oldest kept segment could go")
         // A second sweep finds nothing more to delete.
         #expect(manager.enforceRetention(now: Int64.max / 2) == 0)
+        try await broker.stop()
+    }
+
+    /// The server's own periodic sweep (`retentionCheckInterval`, 5 minutes by default and not a
+    /// `tributary broker` flag) applies retention.bytes without the test calling it: waits, bounded,
+    /// for ListOffsets earliest to move.
+    @Test func periodicSweepAppliesRetention() async throws {
+        let retentionBytes = Int64(3 * Self.segmentBytes)
+        let fixture = try Self.fixture(retentionMs: -1, retentionBytes: retentionBytes)
+        let manager = try fixture.open()
+        try manager.createTopic(name: "swept", partitions: 1, configs: [:])
+        let broker = try await InProcessBroker(
+            manager: manager, dataDirectory: fixture.dataPath, retentionCheckInterval: .milliseconds(100))
+        let lines = Array(try KcatTests.loghubLines().prefix(3000))
+        try await Self.produce(lines, topic: "swept", bootstrap: broker.bootstrap)
+
+        // Condition wait (the sweep runs every 100 ms; give up after 30 s) until retention is fully
+        // applied on disk: a sweep during the produce may have trimmed only part of it, and
+        // after full application later sweeps change nothing, so the reads below are stable.
+        let log = try #require(manager.partition(topic: "swept", index: 0))
+        func fullyApplied() throws -> Bool {
+            let files = try Self.segmentFiles(fixture.dataPath, topic: "swept")
+            let total = files.reduce(0) { $0 + $1.size }
+            return files.count > 1 && files[0].base > 0 && Int64(total - files[0].size) < retentionBytes
+        }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while try !fullyApplied() && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(try fullyApplied(), "the periodic sweep did not apply retention.bytes within 30 s")
+        let earliest = try await Self.earliestOffset(topic: "swept", bootstrap: broker.bootstrap)
+        #expect(earliest > 0, "the periodic sweep did not move earliest within 30 s")
+        #expect(earliest == log.logStartOffset)
+        let after = try Self.segmentFiles(fixture.dataPath, topic: "swept")
+        #expect(after.first?.base == earliest)
+        KcatTests.expectSame(
+            try await Self.consume(topic: "swept", bootstrap: broker.bootstrap), Array(lines[Int(earliest)...]),
+            "records from the new earliest offset")
         try await broker.stop()
     }
 }
