@@ -11,16 +11,6 @@ struct StorageIdempotenceTests {
         try TestBatches.make(count: count, prefix: "s\(sequence)", producerID: producer, producerEpoch: epoch, baseSequence: sequence)
     }
 
-    func code(_ body: () throws -> Void) -> KafkaErrorCode? {
-        do {
-            try body()
-            return nil
-        } catch let error as StorageError {
-            return error.code
-        } catch {
-            return .unknownServerError
-        }
-    }
 
     @Test("a duplicate batch returns its original offsets and is not appended; state survives reopen")
     func duplicates() async throws {
@@ -36,13 +26,13 @@ struct StorageIdempotenceTests {
             #expect(retry.baseOffset == 2 && retry.lastOffset == 4)
             #expect(log.logEndOffset == 8)
             // A gap, a stale epoch, a new epoch not starting at 0.
-            #expect(code { _ = try log.append(try batch(sequence: 9), now: 0) } == .outOfOrderSequenceNumber)
-            #expect(code { _ = try log.append(try batch(sequence: 6), now: 0) } == nil)
+            #expect(storageErrorCode { _ = try log.append(try batch(sequence: 9), now: 0) } == .outOfOrderSequenceNumber)
+            #expect(storageErrorCode { _ = try log.append(try batch(sequence: 6), now: 0) } == nil)
             #expect(log.logEndOffset == 11)
-            #expect(code { _ = try log.append(try batch(sequence: 5, epoch: 1), now: 0) } == .outOfOrderSequenceNumber)
+            #expect(storageErrorCode { _ = try log.append(try batch(sequence: 5, epoch: 1), now: 0) } == .outOfOrderSequenceNumber)
             let bumped = try await log.appendDurably(try batch(sequence: 0, epoch: 1))
             #expect(bumped.baseOffset == 11)
-            #expect(code { _ = try log.append(try batch(sequence: 3, epoch: 0), now: 0) } == .invalidProducerEpoch)
+            #expect(storageErrorCode { _ = try log.append(try batch(sequence: 3, epoch: 0), now: 0) } == .invalidProducerEpoch)
             // Another producer is independent.
             #expect(try log.append(try batch(sequence: 40, producer: 8), now: 0).baseOffset == 14)
             try await log.waitDurable(through: 16)
@@ -53,7 +43,7 @@ struct StorageIdempotenceTests {
         #expect(log.logEndOffset == 17)
         let retry = try log.append(try batch(sequence: 0, epoch: 1), now: 0)
         #expect(retry.isDuplicate && retry.baseOffset == 11)
-        #expect(code { _ = try log.append(try batch(sequence: 7, epoch: 1), now: 0) } == .outOfOrderSequenceNumber)
+        #expect(storageErrorCode { _ = try log.append(try batch(sequence: 7, epoch: 1), now: 0) } == .outOfOrderSequenceNumber)
         #expect(try log.append(try batch(sequence: 3, epoch: 1), now: 0).baseOffset == 17)
         #expect(try log.append(try batch(sequence: 43, producer: 8), now: 0).baseOffset == 20)
         try reopened.close()
@@ -74,7 +64,7 @@ struct StorageIdempotenceTests {
         let log = try #require(reopened.partition(topic: "logs", index: 0))
         let retry = try log.append(try batch(sequence: 0, producer: 9), now: 0)
         #expect(retry.isDuplicate && retry.baseOffset == 0)
-        #expect(code { _ = try log.append(try batch(sequence: 4, producer: 9), now: 0) } == .outOfOrderSequenceNumber)
+        #expect(storageErrorCode { _ = try log.append(try batch(sequence: 4, producer: 9), now: 0) } == .outOfOrderSequenceNumber)
         #expect(try log.append(try batch(sequence: 3, producer: 9), now: 0).isDuplicate == false)
         try reopened.close()
     }
@@ -103,7 +93,7 @@ struct StorageIdempotenceTests {
         for i in 0..<7 { _ = try log.append(try batch(sequence: Int32(i) * 3), now: 0) }
         #expect(try log.append(try batch(sequence: 6), now: 0).isDuplicate)
         // Sequence 0 and 3 fell out of the window: no longer recognised, and out of order.
-        #expect(code { _ = try log.append(try batch(sequence: 3), now: 0) } == .outOfOrderSequenceNumber)
+        #expect(storageErrorCode { _ = try log.append(try batch(sequence: 3), now: 0) } == .outOfOrderSequenceNumber)
         try manager.close()
     }
 

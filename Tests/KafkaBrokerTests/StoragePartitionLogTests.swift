@@ -101,27 +101,17 @@ struct StoragePartitionLogTests {
     func rejects() async throws {
         let fixture = try StorageFixture()
         let (manager, log) = try fixture.openWithTopic(configs: ["max.message.bytes": "500"])
-        func code(_ body: () throws -> Void) -> KafkaErrorCode? {
-            do {
-                try body()
-                return nil
-            } catch let error as StorageError {
-                return error.code
-            } catch {
-                return .unknownServerError
-            }
-        }
         var corrupt = try TestBatches.make(count: 3)
         corrupt.setInteger(UInt8(0x55), at: corrupt.writerIndex - 1)
-        #expect(code { _ = try log.append(corrupt, now: 0) } == .corruptMessage)
+        #expect(storageErrorCode { _ = try log.append(corrupt, now: 0) } == .corruptMessage)
         let whole = try TestBatches.make(count: 3)
-        #expect(code { _ = try log.append(whole.getSlice(at: 0, length: whole.readableBytes - 4)!, now: 0) } == .corruptMessage)
+        #expect(storageErrorCode { _ = try log.append(whole.getSlice(at: 0, length: whole.readableBytes - 4)!, now: 0) } == .corruptMessage)
         var twoAndHalf = whole
         twoAndHalf.writeImmutableBuffer(whole.getSlice(at: 0, length: 30)!)
-        #expect(code { _ = try log.append(twoAndHalf, now: 0) } == .corruptMessage)
-        #expect(code { _ = try log.append(ByteBuffer(), now: 0) } == .corruptMessage)
+        #expect(storageErrorCode { _ = try log.append(twoAndHalf, now: 0) } == .corruptMessage)
+        #expect(storageErrorCode { _ = try log.append(ByteBuffer(), now: 0) } == .corruptMessage)
         let big = try TestBatches.make(count: 10, valueSize: 100)
-        #expect(code { _ = try log.append(big, now: 0) } == .messageTooLarge)
+        #expect(storageErrorCode { _ = try log.append(big, now: 0) } == .messageTooLarge)
         #expect(log.logEndOffset == 0)
         #expect(try log.append(whole, now: 0).baseOffset == 0)
         try manager.close()

@@ -110,3 +110,16 @@ func appendToFile(_ path: String, _ bytes: [UInt8]) throws {
 func fileSize(_ path: String) throws -> Int {
     (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? -1
 }
+
+/// The `KafkaErrorCode` a storage call failed with, `nil` if it succeeded
+/// (`UNKNOWN_SERVER_ERROR` for an error that is not a `StorageError`).
+func storageErrorCode(_ body: () throws -> Void) -> KafkaErrorCode? {
+    do {
+        try body()
+        return nil
+    } catch let error as StorageError {
+        return error.code
+    } catch {
+        return .unknownServerError
+    }
+}

@@ -7,16 +7,6 @@ import TributaryTestSupport
 
 @Suite("Storage: topics, names and configs")
 struct StorageTopicTests {
-    func code(_ body: () throws -> Void) -> KafkaErrorCode? {
-        do {
-            try body()
-            return nil
-        } catch let error as StorageError {
-            return error.code
-        } catch {
-            return .unknownServerError
-        }
-    }
 
     @Test("topic names follow Kafka's rules", arguments: [
         ("../x", false), ("a/b", false), ("", false), (".", false), ("..", false), ("a b", false), ("é", false),
@@ -32,9 +22,9 @@ struct StorageTopicTests {
         let fixture = try StorageFixture()
         let manager = try fixture.open()
         for name in ["../x", "a/b", "", String(repeating: "a", count: 250), "..", "/etc"] {
-            #expect(code { try manager.createTopic(name: name, partitions: 1, configs: [:]) } == .invalidTopicException)
-            #expect(code { _ = try manager.partitionOrCreate(topic: name, index: 0) } == .invalidTopicException)
-            #expect(code { try manager.deleteTopic(name: name) } == .invalidTopicException)
+            #expect(storageErrorCode { try manager.createTopic(name: name, partitions: 1, configs: [:]) } == .invalidTopicException)
+            #expect(storageErrorCode { _ = try manager.partitionOrCreate(topic: name, index: 0) } == .invalidTopicException)
+            #expect(storageErrorCode { try manager.deleteTopic(name: name) } == .invalidTopicException)
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: fixture.dataPath).filter { !$0.hasPrefix(".") }.isEmpty)
         #expect(!FileManager.default.fileExists(atPath: fixture.directory.path + "/x-0"))
@@ -80,9 +70,9 @@ struct StorageTopicTests {
         let manager = try fixture.open()
         let info = try manager.createTopic(name: "nginx", partitions: -1, configs: ["retention.bytes": "1000000"])
         #expect(info.partitionCount == 3)
-        #expect(code { try manager.createTopic(name: "nginx", partitions: 1, configs: [:]) } == .topicAlreadyExists)
-        #expect(code { try manager.createTopic(name: "x", partitions: 0, configs: [:]) } == .invalidPartitions)
-        #expect(code { try manager.createTopic(name: "x", partitions: 1, configs: ["nope": "1"]) } == .invalidConfig)
+        #expect(storageErrorCode { try manager.createTopic(name: "nginx", partitions: 1, configs: [:]) } == .topicAlreadyExists)
+        #expect(storageErrorCode { try manager.createTopic(name: "x", partitions: 0, configs: [:]) } == .invalidPartitions)
+        #expect(storageErrorCode { try manager.createTopic(name: "x", partitions: 1, configs: ["nope": "1"]) } == .invalidConfig)
         #expect(manager.topic(named: "x") == nil)
         #expect(try manager.createTopic(name: "v", partitions: 1, configs: [:], validateOnly: true).name == "v")
         #expect(manager.topic(named: "v") == nil)
@@ -99,8 +89,8 @@ struct StorageTopicTests {
         #expect(manager.partition(topic: "nginx", index: 2)?.config.segmentBytes == 4096)
         #expect(manager.topic(named: "nginx")?.config.retentionBytes == -1)  // AlterConfigs replaces
         try manager.incrementalAlterConfigs(topic: "nginx", set: ["retention.ms": "5000"])
-        #expect(code { try manager.alterConfigs(topic: "nginx", configs: ["segment.bytes": "x"]) } == .invalidConfig)
-        #expect(code { try manager.alterConfigs(topic: "missing", configs: [:]) } == .unknownTopicOrPartition)
+        #expect(storageErrorCode { try manager.alterConfigs(topic: "nginx", configs: ["segment.bytes": "x"]) } == .invalidConfig)
+        #expect(storageErrorCode { try manager.alterConfigs(topic: "missing", configs: [:]) } == .unknownTopicOrPartition)
         let id = try #require(manager.topic(named: "nginx")?.topicID)
         let log = try #require(manager.partition(topic: "nginx", index: 1))
         try await log.appendDurably(try TestBatches.make(count: 2))
@@ -115,7 +105,7 @@ struct StorageTopicTests {
         #expect(reopened.partition(topic: "nginx", index: 3) == nil)
         try reopened.deleteTopic(name: "nginx")
         #expect(reopened.topic(named: "nginx") == nil)
-        #expect(code { try reopened.deleteTopic(name: "nginx") } == .unknownTopicOrPartition)
+        #expect(storageErrorCode { try reopened.deleteTopic(name: "nginx") } == .unknownTopicOrPartition)
         #expect(!FileManager.default.fileExists(atPath: fixture.dataPath + "/nginx-1"))
         // Recreated empty.
         try reopened.createTopic(name: "nginx", partitions: 2, configs: [:])
@@ -168,14 +158,14 @@ struct StorageTopicTests {
     func invalidDefaults() throws {
         let fixture = try StorageFixture()
         fixture.configuration.topicDefaults.segmentBytes = 3
-        #expect(code { _ = try fixture.open() } == .invalidConfig)
+        #expect(storageErrorCode { _ = try fixture.open() } == .invalidConfig)
     }
 
     @Test("a data directory is used by one LogManager at a time")
     func directoryLock() throws {
         let fixture = try StorageFixture()
         let manager = try fixture.open()
-        #expect(code { _ = try fixture.open() } == .kafkaStorageError)
+        #expect(storageErrorCode { _ = try fixture.open() } == .kafkaStorageError)
         try manager.close()
         let again = try fixture.open()
         try again.close()
