@@ -44,7 +44,9 @@ struct EncodeBatches: ParsableCommand {
         }
         while let (lines, timestamp) = try input.nextChunk() {
             try lines.forEachLine { line in
-                if builder.sizeInBytes + line.count + 32 > maxBatchBytes { try emit() }
+                let recordBytes = builder.encodedSize(
+                    ofRecordWithTimestamp: timestamp, keyLength: nil, valueLength: line.count)
+                if builder.sizeInBytes + recordBytes > maxBatchBytes { try emit() }
                 builder.append(timestamp: timestamp, key: nil, value: line)
             }
             if writer.brokenPipe { break }

@@ -33,6 +33,13 @@ struct BatchCommandTests {
         #expect(out.contains { $0.contains("compresscodec: \(codec)") })
         #expect(dumped.stdoutString.contains("records: \(expected.count) "))
         #expect(out.filter { $0.hasPrefix("baseOffset: ") }.count > 1, "64 KiB batches should cut the input into several")
+        if codec == "none" {  // uncompressed, a batch's size is what --max-batch-bytes bounds
+            let sizes = out.filter { $0.hasPrefix("baseOffset: ") }.compactMap { line -> Int? in
+                guard let range = line.range(of: " size: ") else { return nil }
+                return Int(line[range.upperBound...].prefix { $0.isNumber })
+            }
+            #expect(!sizes.isEmpty && sizes.allSatisfy { $0 <= 65536 }, "batch sizes \(sizes)")
+        }
     }
 
     @Test("a file cut inside a batch is reported with its position, exit 1")
