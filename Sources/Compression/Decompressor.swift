@@ -5,7 +5,8 @@ import NIOCore
 /// It owns the C library's decompression context and reuses it across calls. Every call takes a hard limit on the
 /// output: declared sizes (zstd and LZ4 frame content sizes, snappy's uncompressed length) are checked against it
 /// before any allocation, and streaming decoders are handed at most the remaining budget plus one probe byte, so
-/// a decompression bomb stops after `maxOutputBytes + 1` bytes.
+/// a decompression bomb stops after `maxOutputBytes + 1` bytes. zstd's window (memory the streaming decoder reserves
+/// up front) is limited to the power of two holding `maxOutputBytes`, at least 8 MiB and at most 128 MiB.
 ///
 /// Accepted input:
 /// - gzip: one or more concatenated gzip members (as gzip(1) and Java's `GZIPInputStream` read them);

@@ -85,9 +85,24 @@ final class ZstdCompressor {
 
 /// A reusable zstd decompression context reading one or more concatenated frames (skippable frames are skipped).
 ///
-/// Besides the output limit, the context itself refuses frames whose window exceeds 2^27 bytes (zstd's default
-/// `ZSTD_d_windowLogMax`), which bounds the decoder's own memory.
+/// Besides the output limit, the context refuses frames whose window (the history buffer the streaming decoder
+/// allocates up front, whatever the output turns out to be) exceeds `windowLogMax(forMaxOutputBytes:)`, which
+/// bounds the decoder's own memory by the caller's output limit.
 final class ZstdDecompressor {
+    /// The smallest window limit: 2^23 bytes (8 MiB), the largest window zstd's standard levels (1...19) choose
+    /// when the input size is unknown, so frames streamed by ordinary producers decode under any output limit.
+    static let minimumWindowLog: Int32 = 23
+    /// The largest window limit: zstd's own default (`ZSTD_WINDOWLOG_LIMIT_DEFAULT`, 128 MiB).
+    static let maximumWindowLog: Int32 = 27
+
+    /// The `ZSTD_d_windowLogMax` for a call that may write `maxOutputBytes`: the smallest power of two holding
+    /// that output (a window never needs to exceed the content), clamped to `minimumWindowLog...maximumWindowLog`.
+    static func windowLogMax(forMaxOutputBytes maxOutputBytes: Int) -> Int32 {
+        let needed = maxOutputBytes <= 1 ? 0 : Int32(Int.bitWidth - (maxOutputBytes - 1).leadingZeroBitCount)
+        return min(max(needed, minimumWindowLog), maximumWindowLog)
+    }
+
+
     private let context: OpaquePointer
 
     init() {
@@ -111,6 +126,13 @@ final class ZstdDecompressor {
         }
         let context = self.context
         ZSTD_DCtx_reset(context, ZSTD_reset_session_only)
+        let windowLog = Self.windowLogMax(forMaxOutputBytes: budget.limit)
+        let setRC = ZSTD_DCtx_setParameter(context, ZSTD_d_windowLogMax, windowLog)
+        guard ZSTD_isError(setRC) == 0 else {
+            throw CompressionError(
+                kind: .libraryFailure, algorithm: .zstd, detail: "ZSTD_d_windowLogMax \(windowLog): \(zstdMessage(setRC))"
+            )
+        }
         let base = input.baseAddress!
 
         // Fast path: every frame declares its content size and the total fits the budget, so one
@@ -186,6 +208,14 @@ final class ZstdDecompressor {
                 return ZSTD_isError(rc) != 0 ? 0 : outBuffer.pos
             }
             if ZSTD_isError(rc) != 0 {
+                // Refused by the window limit this call's output limit set (beyond zstd's own default it stays
+                // `corruptInput`, as libzstd rejects it for every caller).
+                if ZSTD_getErrorCode(rc) == ZSTD_error_frameParameter_windowTooLarge && windowLog < Self.maximumWindowLog {
+                    throw CompressionError(
+                        kind: .outputLimitExceeded, algorithm: .zstd,
+                        detail: "frame \(frame) at input offset \(frameStart) needs a window over 2^\(windowLog) bytes, the decoder's limit for a \(budget.limit)-byte output"
+                    )
+                }
                 throw CompressionError(
                     kind: ZSTD_getErrorCode(rc) == ZSTD_error_memory_allocation ? .libraryFailure : .corruptInput,
                     algorithm: .zstd,

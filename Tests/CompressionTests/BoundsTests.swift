@@ -179,6 +179,42 @@ import Testing
         #expect(attempt(.zstd, one + frame, maxOutputBytes: Self.oneMiB).error?.kind == .outputLimitExceeded)
     }
 
+    /// A zstd frame without a content size whose header asks for a `2^windowLog`-byte window, holding "A".
+    private func zstdFrame(windowLog: Int) -> [UInt8] {
+        // magic, FHD 0 (no content size, not single segment), window descriptor (exponent windowLog - 10,
+        // mantissa 0), then one last raw block of 1 byte.
+        [0x28, 0xB5, 0x2F, 0xFD, 0x00, UInt8((windowLog - 10) << 3), 0x09, 0x00, 0x00, 0x41]
+    }
+
+    @Test("zstd frame asking for a window beyond the output limit is refused (not a 128 MiB reservation)")
+    func zstdWindowBeyondLimit() throws {
+        // The streaming decoder reserves the whole window before decoding a byte; libzstd's default accepts 2^27.
+        let (error, output, _) = attempt(.zstd, zstdFrame(windowLog: 27), maxOutputBytes: Self.oneMiB)
+        #expect(error?.kind == .outputLimitExceeded, "\(String(describing: error))")
+        #expect(error?.detail.contains("window over 2^23") == true, "\(String(describing: error))")
+        #expect(output.readableBytes == 0)
+        // 2^24 is over the 2^23 floor at a 1 MiB limit, and within the limit derived from 16 MiB.
+        #expect(attempt(.zstd, zstdFrame(windowLog: 24), maxOutputBytes: Self.oneMiB).error?.kind == .outputLimitExceeded)
+        #expect(try Decompressor(algorithm: .zstd).decompress(zstdFrame(windowLog: 24), maxOutputBytes: 16 << 20) == [0x41])
+        // The same decompressor takes each call's own limit.
+        let decompressor = Decompressor(algorithm: .zstd)
+        #expect(try decompressor.decompress(zstdFrame(windowLog: 27), maxOutputBytes: 128 << 20) == [0x41])
+        #expect(throws: CompressionError.self) { try decompressor.decompress(zstdFrame(windowLog: 27), maxOutputBytes: 1 << 20) }
+        // Above zstd's own default nothing is accepted, whatever the limit (libzstd's refusal: corrupt input).
+        #expect(attempt(.zstd, zstdFrame(windowLog: 28), maxOutputBytes: Int.max).error?.kind == .corruptInput)
+    }
+
+    @Test("zstd windows up to 8 MiB (standard levels, streamed) decode under any output limit")
+    func zstdWindowFloor() throws {
+        for windowLog in [10, 21, 23] {
+            #expect(try Decompressor(algorithm: .zstd).decompress(zstdFrame(windowLog: windowLog), maxOutputBytes: 1) == [0x41])
+        }
+        // A frame streamed by libzstd at level 19 (window 2^23, no content size) decodes with a 1 KiB limit.
+        let streamed = try ProcessRunner.run("zstd", ["-19", "-c"], stdin: Array("hello zstd".utf8))
+        try #require(streamed.succeeded, "zstd: \(streamed.stderr)")
+        #expect(try Decompressor(algorithm: .zstd).decompress(Array(streamed.stdout), maxOutputBytes: 1024) == Array("hello zstd".utf8))
+    }
+
     @Test("gzip ISIZE trailer lying high or low changes nothing but the first allocation")
     func gzipLyingTrailer() throws {
         let input = [UInt8](repeating: 0x63, count: 10_000)
