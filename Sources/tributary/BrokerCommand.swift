@@ -53,6 +53,11 @@ struct BrokerCommand: AsyncParsableCommand {
     @Option(help: "Milliseconds a new consumer group waits for members before its first rebalance.")
     var groupInitialRebalanceDelayMs: Int64 = 3000
 
+    @Option(
+        name: [.customLong("retention-check-interval-ms"), .customLong("retention-check-interval")],
+        help: "Milliseconds between retention sweeps (log.retention.check.interval.ms).")
+    var retentionCheckIntervalMs: Int64 = 300_000
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -77,7 +82,7 @@ struct BrokerCommand: AsyncParsableCommand {
         guard parseListen() != nil else { throw ValidationError("--listen must be HOST:PORT, got '\(listen)'") }
         guard partitions >= 1 else { throw ValidationError("--partitions must be at least 1") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
-        guard connectionsMaxIdleMs > 0, maxRequestBytes > 0, maxMessageBytes > 0 else {
+        guard connectionsMaxIdleMs > 0, maxRequestBytes > 0, maxMessageBytes > 0, retentionCheckIntervalMs > 0 else {
             throw ValidationError("sizes and timeouts must be positive")
         }
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
@@ -129,6 +134,7 @@ struct BrokerCommand: AsyncParsableCommand {
             retentionMs: retentionMs, retentionBytes: retentionBytes, segmentBytes: segmentBytes,
             maxMessageBytes: maxMessageBytes)
         configuration.groupInitialRebalanceDelay = .milliseconds(groupInitialRebalanceDelayMs)
+        configuration.retentionCheckInterval = .milliseconds(retentionCheckIntervalMs)
         configuration.sasl = try saslConfiguration()
         if let tlsCert, let tlsKey {
             configuration.tls = KafkaTLSServerConfiguration(certificateFile: tlsCert, keyFile: tlsKey, clientCAFile: tlsClientCa)

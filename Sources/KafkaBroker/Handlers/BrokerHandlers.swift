@@ -103,7 +103,7 @@ public struct BrokerHandlers: Sendable {
             if let sasl { return sasl.authenticate(body, header: header, connection: connection) }
             return .close(reason: "SaslAuthenticate without a SASL handshake (SASL is not enabled)")
         case .joinGroup, .syncGroup, .heartbeat, .leaveGroup, .offsetCommit, .offsetFetch:
-            return await self.group(request, header: header)
+            return await self.group(request, header: header, connection: connection)
         }
     }
 
