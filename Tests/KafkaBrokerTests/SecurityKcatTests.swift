@@ -94,7 +94,13 @@ struct SecurityKcatTests {
             header: KafkaRequestHeader(apiKey: .produce, apiVersion: 7, correlationId: 1, clientId: "raw"))
         try client.send(Array(frame.readBytes(length: frame.readableBytes) ?? []))
         #expect(client.waitUntilClosed())
+        // A huge size prefix before authentication: refused from the 4 bytes alone.
+        let huge = try RawClient(port: broker.port)
+        try huge.send([0x00, 0x10, 0x00, 0x00])  // 1 MiB
+        #expect(huge.waitUntilClosed())
         #expect(try await Self.list(broker: broker, options: Self.saslOptions("SCRAM-SHA-512")).ok)
+        #expect(broker.stderr.contains("before SASL authentication"), "\(broker.stderr)")
+        #expect(broker.stderr.contains("exceeds the maximum of 524288 bytes before SASL authentication"), "\(broker.stderr)")
         #expect(try await broker.stop() == 0, "\(broker.stderr)")
     }
 

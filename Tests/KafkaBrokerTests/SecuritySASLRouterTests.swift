@@ -196,6 +196,27 @@ struct SecuritySASLRouterTests {
         }
     }
 
+    @Test("frames above 512 KiB are refused from the size alone until the session authenticates")
+    func unauthenticatedFrameLimit() async throws {
+        try await Self.withSASLRouter { router in
+            let connection = KafkaConnectionInfo(remoteAddress: nil, connectionNumber: 10)
+            let decoder = KafkaFrameDecoder(
+                maximumFrameBytes: 10_000_000,
+                unauthenticatedLimit: (KafkaFrameDecoder.defaultUnauthenticatedMaximumFrameBytes, connection.session))
+            var big = ByteBuffer()
+            big.writeInteger(Int32(600_000))
+            #expect(throws: KafkaFrameDecoderError.frameTooLargeBeforeAuthentication(size: 600_000, maximum: 524_288)) {
+                _ = try decoder.readFrame(from: &big)
+            }
+            var small = ByteBuffer()
+            small.writeInteger(Int32(524_288))
+            #expect(try decoder.readFrame(from: &small) == nil)  // allowed, waits for the body
+            _ = try await Self.authenticate(
+                router, KafkaSASLConfiguration(mechanism: .plain, username: "bob", password: "builder"), on: connection)
+            #expect(try decoder.readFrame(from: &big) == nil)  // now only the general maximum applies
+        }
+    }
+
     @Test("the users file parser names file and line")
     func usersFile() throws {
         let users = try SASLUsersFile.parse("# users\nalice:won:der:land\n\n  bob:builder  \n", path: "u.txt")

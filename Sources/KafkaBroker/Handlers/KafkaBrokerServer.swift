@@ -84,8 +84,12 @@ public final class KafkaBrokerServer: Sendable {
         if groups == nil { groups = try await Self.openGroups(configuration: configuration, store: store, logger: logger) }
         let listener: KafkaListener
         do {
+            var listenerConfiguration = configuration.listener
+            if sasl != nil, listenerConfiguration.unauthenticatedMaximumFrameBytes == nil {
+                listenerConfiguration.unauthenticatedMaximumFrameBytes = KafkaFrameDecoder.defaultUnauthenticatedMaximumFrameBytes
+            }
             listener = try await KafkaListener.bind(
-                configuration: configuration.listener, tlsContext: tlsContext, logger: logger)
+                configuration: listenerConfiguration, tlsContext: tlsContext, logger: logger)
         } catch {
             await groups?.close()
             await store.close()
