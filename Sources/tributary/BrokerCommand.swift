@@ -142,6 +142,9 @@ struct BrokerCommand: AsyncParsableCommand {
         let broker = try await KafkaBrokerServer.start(configuration: configuration, logger: logger)
 
         // Signals become a graceful shutdown; the default action (die) is switched off first.
+        // Dispatch registers a signal source asynchronously, and a signal arriving in between is
+        // ignored and lost: the ready line is printed only once every source is registered.
+        let registered = DispatchGroup()
         let signals = [SIGTERM, SIGINT].map { number in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
@@ -149,10 +152,15 @@ struct BrokerCommand: AsyncParsableCommand {
                 logger.notice("signal \(number): shutting down")
                 broker.triggerGracefulShutdown()
             }
+            registered.enter()
+            source.setRegistrationHandler { registered.leave() }
             source.resume()
             return source
         }
         defer { signals.forEach { $0.cancel() } }
+        await withCheckedContinuation { continuation in
+            registered.notify(queue: .global()) { continuation.resume() }
+        }
 
         let address = broker.localAddress
         print("tributary broker: listening on \(address.ipAddress ?? host):\(address.port ?? port)")
