@@ -12,13 +12,23 @@ public struct KafkaFrameDecoder: ByteToMessageDecoder, Sendable {
     /// Kafka's `socket.request.max.bytes` default: 100 MiB.
     public static let defaultMaximumFrameBytes = 100 * 1024 * 1024
 
+    /// Kafka's `sasl.server.max.receive.size` default: 512 KiB.
+    public static let defaultUnauthenticatedMaximumFrameBytes = 512 * 1024
+
     /// The largest frame body accepted, in bytes.
     public let maximumFrameBytes: Int
+    /// A lower limit while `session` has not authenticated (SASL), if any.
+    public let unauthenticatedLimit: (maximum: Int, session: KafkaConnectionSession)?
 
-    /// Creates a decoder accepting frames of at most `maximumFrameBytes` bytes (without the prefix).
-    public init(maximumFrameBytes: Int = KafkaFrameDecoder.defaultMaximumFrameBytes) {
+    /// Creates a decoder accepting frames of at most `maximumFrameBytes` bytes (without the
+    /// prefix), and at most `unauthenticatedLimit.maximum` while its session is not authenticated.
+    public init(
+        maximumFrameBytes: Int = KafkaFrameDecoder.defaultMaximumFrameBytes,
+        unauthenticatedLimit: (maximum: Int, session: KafkaConnectionSession)? = nil
+    ) {
         precondition(maximumFrameBytes >= 0, "maximumFrameBytes must not be negative")
         self.maximumFrameBytes = maximumFrameBytes
+        self.unauthenticatedLimit = unauthenticatedLimit
     }
 
     /// Reads one frame if all of it is buffered; the reader index moves only when it does.
@@ -48,6 +58,9 @@ public struct KafkaFrameDecoder: ByteToMessageDecoder, Sendable {
         guard Int(size) <= self.maximumFrameBytes else {
             throw KafkaFrameDecoderError.frameTooLarge(size: Int(size), maximum: self.maximumFrameBytes)
         }
+        if let limit = self.unauthenticatedLimit, Int(size) > limit.maximum, limit.session.authenticatedUser == nil {
+            throw KafkaFrameDecoderError.frameTooLargeBeforeAuthentication(size: Int(size), maximum: limit.maximum)
+        }
         guard buffer.readableBytes >= 4 + Int(size) else { return nil }
         buffer.moveReaderIndex(forwardBy: 4)
         return buffer.readSlice(length: Int(size))!
@@ -60,11 +73,15 @@ public enum KafkaFrameDecoderError: Error, Hashable, Sendable, CustomStringConve
     case negativeFrameSize(Int32)
     /// The size prefix is larger than the configured maximum (`socket.request.max.bytes`).
     case frameTooLarge(size: Int, maximum: Int)
+    /// The size prefix is larger than what an unauthenticated connection may send (`sasl.server.max.receive.size`).
+    case frameTooLargeBeforeAuthentication(size: Int, maximum: Int)
 
     public var description: String {
         switch self {
         case .negativeFrameSize(let size): "frame size \(size) is negative"
         case .frameTooLarge(let size, let maximum): "frame size \(size) exceeds the maximum of \(maximum) bytes"
+        case .frameTooLargeBeforeAuthentication(let size, let maximum):
+            "frame size \(size) exceeds the maximum of \(maximum) bytes before SASL authentication"
         }
     }
 }

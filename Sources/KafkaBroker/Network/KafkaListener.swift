@@ -2,6 +2,7 @@ public import Logging
 public import NIOCore
 import Synchronization
 public import NIOPosix
+public import NIOSSL
 
 /// The broker's TCP listener: accepts connections, cuts frames, hands each request to a
 /// ``KafkaFrameResponder`` and writes the answers back in order.
@@ -28,6 +29,10 @@ public final class KafkaListener: Sendable {
         /// A connection with no reads or writes for this long is closed (`connections.max.idle.ms`).
         /// Default: 10 minutes.
         public var idleTimeout: Duration
+        /// Largest frame accepted from a connection that has not completed SASL authentication
+        /// (Kafka's `sasl.server.max.receive.size`, 512 KiB); `nil` (default) applies only
+        /// ``maximumFrameBytes``. The broker sets it when SASL is on.
+        public var unauthenticatedMaximumFrameBytes: Int? = nil
 
         /// Creates a configuration; every parameter has the default documented on its property.
         public init(
@@ -43,6 +48,9 @@ public final class KafkaListener: Sendable {
     }
 
     private typealias Connection = NIOAsyncChannel<ByteBuffer, ByteBuffer>
+    /// An accepted connection and its session, created together so the frame decoder sees the
+    /// session's authentication state.
+    private typealias Accepted = (connection: Connection, session: KafkaConnectionSession)
 
     /// Mutable state shared by the accept loop, the connections and ``triggerGracefulShutdown()``.
     private struct State {
@@ -53,7 +61,7 @@ public final class KafkaListener: Sendable {
         var isShuttingDown = false
     }
 
-    private let serverChannel: NIOAsyncChannel<Connection, Never>
+    private let serverChannel: NIOAsyncChannel<Accepted, Never>
     private let logger: Logger
     private let state = Mutex(State())
 
@@ -61,7 +69,7 @@ public final class KafkaListener: Sendable {
     public let localAddress: SocketAddress
 
     private init(
-        serverChannel: NIOAsyncChannel<Connection, Never>, logger: Logger
+        serverChannel: NIOAsyncChannel<Accepted, Never>, logger: Logger
     ) {
         self.serverChannel = serverChannel
         self.logger = logger
@@ -69,13 +77,15 @@ public final class KafkaListener: Sendable {
     }
 
     /// Binds the listening socket; connections queue until ``run(responder:)`` accepts them.
+    /// With `tlsContext`, every connection speaks TLS (the TLS handler comes first in the pipeline).
     ///
     /// - Throws: if the host cannot be resolved or the address cannot be bound.
     public static func bind(
-        configuration: Configuration, logger: Logger,
+        configuration: Configuration, tlsContext: NIOSSLContext? = nil, logger: Logger,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> KafkaListener {
         let maximumFrameBytes = configuration.maximumFrameBytes
+        let unauthenticatedMaximum = configuration.unauthenticatedMaximumFrameBytes
         let idle = TimeAmount.nanoseconds(
             configuration.idleTimeout.components.seconds * 1_000_000_000
                 + configuration.idleTimeout.components.attoseconds / 1_000_000_000)
@@ -87,11 +97,16 @@ public final class KafkaListener: Sendable {
             .bind(host: configuration.host, port: configuration.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let handlers = channel.pipeline.syncOperations
+                    if let tlsContext { try handlers.addHandler(NIOSSLServerHandler(context: tlsContext)) }
                     try handlers.addHandler(IdleStateHandler(allTimeout: idle))
                     try handlers.addHandler(IdleConnectionCloser(logger: idleLogger))
+                    let session = KafkaConnectionSession()
                     try handlers.addHandler(
-                        ByteToMessageHandler(KafkaFrameDecoder(maximumFrameBytes: maximumFrameBytes)))
-                    return try Connection(wrappingChannelSynchronously: channel)
+                        ByteToMessageHandler(
+                            KafkaFrameDecoder(
+                                maximumFrameBytes: maximumFrameBytes,
+                                unauthenticatedLimit: unauthenticatedMaximum.map { ($0, session) })))
+                    return Accepted(connection: try Connection(wrappingChannelSynchronously: channel), session: session)
                 }
             }
         return KafkaListener(serverChannel: serverChannel, logger: logger)
@@ -102,13 +117,13 @@ public final class KafkaListener: Sendable {
     public func run(responder: any KafkaFrameResponder) async throws {
         try await self.serverChannel.executeThenClose { inbound in
             try await withThrowingDiscardingTaskGroup { group in
-                for try await connection in inbound {
+                for try await (connection, session) in inbound {
                     guard let number = self.register(connection.channel) else {
                         try? await connection.channel.close()
                         continue
                     }
                     group.addTask {
-                        await self.serve(connection, number: number, responder: responder)
+                        await self.serve(connection, session: session, number: number, responder: responder)
                     }
                 }
             }
@@ -152,8 +167,11 @@ public final class KafkaListener: Sendable {
         }
     }
 
-    private func serve(_ connection: Connection, number: UInt64, responder: any KafkaFrameResponder) async {
-        let info = KafkaConnectionInfo(remoteAddress: connection.channel.remoteAddress, connectionNumber: number)
+    private func serve(
+        _ connection: Connection, session: KafkaConnectionSession, number: UInt64, responder: any KafkaFrameResponder
+    ) async {
+        let info = KafkaConnectionInfo(
+            remoteAddress: connection.channel.remoteAddress, connectionNumber: number, session: session)
         var logger = self.logger
         logger[metadataKey: "connection"] = "\(info)"
         logger.debug("connection opened")
@@ -179,6 +197,8 @@ public final class KafkaListener: Sendable {
             logger.debug("connection closed")
         } catch let error as KafkaFrameDecoderError {
             logger.warning("closing connection: bad frame: \(error)")
+        } catch let error as NIOSSLError {
+            logger.warning("closing connection: TLS failed: \(error)")
         } catch {
             // Usually the peer went away mid-request (reset, or I/O on a closed channel).
             logger.debug("connection ended: \(error)")
