@@ -83,6 +83,7 @@ let package = Package(
             dependencies: [
                 "KafkaProtocol",
                 "KafkaBroker",
+                "KafkaClient",
                 "Compression",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
