@@ -131,6 +131,23 @@ struct MetadataRoutingTests {
         await fakes.stop()
     }
 
+    @Test("concurrent callers with a stale cache share one Metadata fetch")
+    func concurrentRefreshCoalesces() async throws {
+        let fakes = try await Self.startCluster()
+        let cluster = KafkaCluster(configuration: Self.configuration(fakes))
+        _ = try await cluster.metadata(topics: [Self.topic])
+        await cluster.invalidateMetadata()
+        try await withThrowingTaskGroup(of: Int32?.self) { group in
+            for partition in Int32(0)..<20 {
+                group.addTask { try await cluster.metadata(topics: [Self.topic]).leader(topic: Self.topic, partition: partition % 3) }
+            }
+            for try await leader in group { #expect(leader != nil) }
+        }
+        #expect(Self.metadataRequests(fakes) == 2)
+        await cluster.shutdown()
+        await fakes.stop()
+    }
+
     @Test("the coordinator is looked up once, cached, and looked up again after invalidation")
     func coordinatorCache() async throws {
         let fakes = try await Self.startCluster()
