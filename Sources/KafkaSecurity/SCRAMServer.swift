@@ -113,7 +113,9 @@ public struct SCRAMServer: Sendable {
         guard try attributes.require("c", at: 0, "channel binding") == channelBinding else {
             throw .malformedMessage(mechanism: self.mechanism, reason: "channel binding does not match the GS2 header")
         }
-        guard try attributes.require("r", at: 1, "nonce") == nonce else { throw .nonceMismatch }
+        // RFC 5802 wants the nonce repeated exactly; librdkafka sends client nonce + the whole
+        // combined nonce, and Kafka accepts any nonce that ends with the combined one. So do we.
+        guard try attributes.require("r", at: 1, "nonce").hasSuffix(nonce) else { throw .nonceMismatch }
         let proof = try SCRAMMessage.base64(text[text.index(lastComma, offsetBy: 3)...], "proof", mechanism: self.mechanism)
         guard proof.count == credential.storedKey.count else {
             throw .malformedMessage(mechanism: self.mechanism, reason: "proof has \(proof.count) bytes, expected \(credential.storedKey.count)")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import KafkaBroker
+import KafkaSecurity
 import Logging
 import NIOCore
 
@@ -52,15 +53,57 @@ struct BrokerCommand: AsyncParsableCommand {
     @Option(help: "Milliseconds a new consumer group waits for members before its first rebalance.")
     var groupInitialRebalanceDelayMs: Int64 = 3000
 
+    @Option(
+        name: [.customLong("retention-check-interval-ms"), .customLong("retention-check-interval")],
+        help: "Milliseconds between retention sweeps (log.retention.check.interval.ms).")
+    var retentionCheckIntervalMs: Int64 = 300_000
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
+
+    @Option(help: ArgumentHelp("PEM certificate chain of the listener; turns on TLS (with --tls-key).", valueName: "file"))
+    var tlsCert: String?
+
+    @Option(help: ArgumentHelp("PEM private key (unencrypted) of --tls-cert.", valueName: "file"))
+    var tlsKey: String?
+
+    @Option(help: ArgumentHelp("PEM CA certificates; clients must present a certificate signed by one.", valueName: "file"))
+    var tlsClientCa: String?
+
+    @Option(help: ArgumentHelp(
+        "Enable a SASL mechanism: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 (repeatable; needs --sasl-users).",
+        valueName: "name"))
+    var saslMechanism: [String] = []
+
+    @Option(help: ArgumentHelp("SASL users, one user:password per line, # comments; turns on SASL.", valueName: "file"))
+    var saslUsers: String?
 
     func validate() throws {
         guard parseListen() != nil else { throw ValidationError("--listen must be HOST:PORT, got '\(listen)'") }
         guard partitions >= 1 else { throw ValidationError("--partitions must be at least 1") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
-        guard connectionsMaxIdleMs > 0, maxRequestBytes > 0, maxMessageBytes > 0 else {
+        guard connectionsMaxIdleMs > 0, maxRequestBytes > 0, maxMessageBytes > 0, retentionCheckIntervalMs > 0 else {
             throw ValidationError("sizes and timeouts must be positive")
+        }
+        guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
+        guard tlsClientCa == nil || tlsCert != nil else { throw ValidationError("--tls-client-ca needs --tls-cert and --tls-key") }
+        for name in saslMechanism where KafkaSASLMechanism(kafkaName: name) == nil {
+            throw ValidationError("unknown --sasl-mechanism '\(name)' (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512)")
+        }
+        guard saslMechanism.isEmpty == (saslUsers == nil) else {
+            throw ValidationError("--sasl-mechanism and --sasl-users go together")
+        }
+    }
+
+    /// The SASL settings from --sasl-mechanism and --sasl-users, or `nil` when SASL is off.
+    private func saslConfiguration() throws -> KafkaBrokerSASLConfiguration? {
+        guard let saslUsers else { return nil }
+        do {
+            return KafkaBrokerSASLConfiguration(
+                mechanisms: saslMechanism.compactMap { KafkaSASLMechanism(kafkaName: $0) },
+                users: try SASLUsersFile.load(path: saslUsers))
+        } catch {
+            throw ValidationError("--sasl-users: \(error)")
         }
     }
 
@@ -91,6 +134,11 @@ struct BrokerCommand: AsyncParsableCommand {
             retentionMs: retentionMs, retentionBytes: retentionBytes, segmentBytes: segmentBytes,
             maxMessageBytes: maxMessageBytes)
         configuration.groupInitialRebalanceDelay = .milliseconds(groupInitialRebalanceDelayMs)
+        configuration.retentionCheckInterval = .milliseconds(retentionCheckIntervalMs)
+        configuration.sasl = try saslConfiguration()
+        if let tlsCert, let tlsKey {
+            configuration.tls = KafkaTLSServerConfiguration(certificateFile: tlsCert, keyFile: tlsKey, clientCAFile: tlsClientCa)
+        }
         let broker = try await KafkaBrokerServer.start(configuration: configuration, logger: logger)
 
         // Signals become a graceful shutdown; the default action (die) is switched off first.

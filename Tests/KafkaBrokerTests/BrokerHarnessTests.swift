@@ -1,7 +1,9 @@
 import Dispatch
 import Foundation
 import KafkaBroker
+import KafkaProtocol
 import Logging
+import NIOCore
 import Testing
 import TributaryTestSupport
 
@@ -17,6 +19,17 @@ enum BrokerTestHarness {
         let handlers = BrokerHandlers(
             identity: .init(host: "127.0.0.1", port: 9092), store: InMemoryLogStore(), groups: nil, logger: logger)
         try await body(KafkaRequestRouter(broker: handlers, logger: logger))
+    }
+
+    /// `request` framed as a client sends it, without the 4-byte size prefix (what a router gets).
+    static func requestFrame<Request: KafkaRequestMessage>(
+        _ request: Request, version: Int16, correlationId: Int32 = 42
+    ) throws -> ByteBuffer {
+        var buffer = try KafkaFrame.encodeRequest(
+            request,
+            header: KafkaRequestHeader(apiKey: Request.apiKey, apiVersion: version, correlationId: correlationId, clientId: "test"))
+        buffer.moveReaderIndex(forwardBy: 4)
+        return buffer
     }
 
     /// Runs blocking `work` on a Dispatch thread, so waiting for a child process does not hold a

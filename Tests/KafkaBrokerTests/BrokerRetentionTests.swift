@@ -8,9 +8,9 @@ import TributaryTestSupport
 /// Retention through the broker: "segments older than `retention.ms` or beyond `retention.bytes`
 /// are deleted and ListOffsets earliest moves forward."
 ///
-/// `tributary broker` sweeps every 5 minutes and has no flag for the interval, so the broker runs
-/// in-process (``KafkaBrokerServer`` over a ``LogManager`` the test holds) and the test triggers
-/// the sweep with `LogManager.enforceRetention(now:)`. kcat produces, asks ListOffsets for the
+/// Most tests run the broker in-process (``KafkaBrokerServer`` over a ``LogManager`` the test
+/// holds) and trigger the sweep with `LogManager.enforceRetention(now:)`; one runs `tributary broker`
+/// with `--retention-check-interval-ms`. kcat produces, asks ListOffsets for the
 /// earliest offset (`kcat -Q -t topic:0:-2`) and consumes.
 @Suite("Broker: retention", .serialized, .enabled(if: BrokerTestHarness.commandExists("kcat"), "kcat is not installed"))
 struct BrokerRetentionTests {
@@ -217,5 +217,28 @@ struct BrokerRetentionTests {
             try await Self.consume(topic: "swept", bootstrap: broker.bootstrap), Array(lines[Int(earliest)...]),
             "records from the new earliest offset")
         try await broker.stop()
+    }
+
+    @Test("tributary broker --retention-check-interval-ms runs the sweep at that interval")
+    func retentionCheckIntervalFlag() async throws {
+        let directory = try TemporaryDirectory(prefix: "tributary-retention-flag")
+        defer { directory.remove() }
+        let broker = try await BrokerProcess(
+            dataDirectory: directory.path + "/data",
+            extraArguments: [
+                "--segment-bytes", String(Self.segmentBytes), "--retention-bytes", String(3 * Self.segmentBytes),
+                "--retention-check-interval-ms", "100",
+            ])
+        let lines = Array(try KcatTests.loghubLines().prefix(3000))
+        try await Self.produce(lines, topic: "flagged", bootstrap: broker.bootstrap)
+        // With the default 5-minute interval nothing would be deleted within this deadline.
+        let deadline = ContinuousClock.now + .seconds(30)
+        var earliest = try await Self.earliestOffset(topic: "flagged", bootstrap: broker.bootstrap)
+        while earliest == 0 && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+            earliest = try await Self.earliestOffset(topic: "flagged", bootstrap: broker.bootstrap)
+        }
+        #expect(earliest > 0, "no retention sweep within 30 s: \(broker.stderr)")
+        #expect(try await broker.stop() == 0)
     }
 }

@@ -40,9 +40,9 @@ struct GroupFixture {
             logger: .quietForTests)
     }
 
-    func tearDown() async {
+    func tearDown(keepDirectory: Bool = false) async {
         await coordinator.shutdown()
-        directory.remove()
+        if !keepDirectory { directory.remove() }
     }
 
     /// Moves the clock and applies the timers.

@@ -12,11 +12,7 @@ struct NetworkApiVersionsTests {
 
     /// A request frame without its size prefix.
     private func frame<Request: KafkaRequestMessage>(_ request: Request, version: Int16, correlationId: Int32 = 42) throws -> ByteBuffer {
-        var buffer = try KafkaFrame.encodeRequest(
-            request,
-            header: KafkaRequestHeader(apiKey: Request.apiKey, apiVersion: version, correlationId: correlationId, clientId: "test"))
-        buffer.moveReaderIndex(forwardBy: 4)
-        return buffer
+        try BrokerTestHarness.requestFrame(request, version: version, correlationId: correlationId)
     }
 
     /// A response frame's body (size prefix removed).

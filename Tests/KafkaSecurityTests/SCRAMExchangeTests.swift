@@ -90,6 +90,25 @@ struct SCRAMExchangeTests {
         #expect(server.authenticatedUser == nil)
     }
 
+    @Test("the server accepts librdkafka's client-final nonce (client nonce + combined nonce), as Kafka does")
+    func librdkafkaNonce() throws {
+        let credential = try SCRAMCredential(algorithm: .sha256, password: "pencil")
+        var server = SCRAMServer(algorithm: .sha256, credentials: { _ in credential }, nonce: "SERVER")
+        var client = SCRAMClient(algorithm: .sha256, username: "user", password: "pencil", nonce: "client")
+        let serverFirst = try server.serverFirstMessage(clientFirst: client.clientFirstMessage())
+        let final = String(decoding: try client.clientFinalMessage(serverFirst: serverFirst), as: UTF8.self)
+        #expect(final.hasPrefix("c=biws,r=clientSERVER,p="))
+        // Recompute the proof over librdkafka's AuthMessage, which contains the doubled nonce.
+        let salted = SCRAMAlgorithm.sha256.saltedPassword("pencil", salt: credential.salt, iterations: credential.iterations)
+        let clientKey = SCRAMAlgorithm.sha256.hmac(key: salted, Array("Client Key".utf8))
+        let withoutProof = "c=biws,r=clientclientSERVER"
+        let authMessage = "n=user,r=client,\(String(decoding: serverFirst, as: UTF8.self)),\(withoutProof)"
+        let signature = SCRAMAlgorithm.sha256.hmac(key: credential.storedKey, Array(authMessage.utf8))
+        let proof = Base64.encode(SCRAMMessage.xor(clientKey, signature))
+        _ = try server.serverFinalMessage(clientFinal: Array("\(withoutProof),p=\(proof)".utf8))
+        #expect(server.authenticatedUser == "user")
+    }
+
     @Test("the client refuses fewer than 4096 iterations; credentials need at least 4096")
     func tooFewIterations() throws {
         var client = SCRAMClient(algorithm: .sha512, username: "u", password: "pw", nonce: "abc")

@@ -17,6 +17,8 @@ public protocol BrokerGroupService: Sendable {
     func commitOffsets(_ request: OffsetCommitRequest, version: Int16) async -> OffsetCommitResponse
     /// OffsetFetch.
     func fetchOffsets(_ request: OffsetFetchRequest, version: Int16) async -> OffsetFetchResponse
+    /// Drops every group's committed offsets of `topic` (DeleteTopics), durably.
+    func removeOffsets(topic: String) async throws
     /// Runs the session and rebalance timers until the task is cancelled.
     func run() async
     /// Persists and stops timers.
@@ -25,13 +27,14 @@ public protocol BrokerGroupService: Sendable {
 
 extension BrokerHandlers {
     /// Forwards a group API request to the coordinator; without one, the connection is closed.
-    func group(_ request: KafkaRequest, header: KafkaRequestHeader) async -> KafkaFrameOutcome {
+    func group(_ request: KafkaRequest, header: KafkaRequestHeader, connection: KafkaConnectionInfo) async -> KafkaFrameOutcome {
         guard let groups else { return .close(reason: "\(header.apiKey): no group coordinator in this broker") }
         let version = header.apiVersion
         switch request {
         case .joinGroup(let body):
             return KafkaResponseEncoding.outcome(
-                await groups.joinGroup(body, version: version, clientId: header.clientId ?? "", clientHost: "/127.0.0.1"),
+                await groups.joinGroup(body, version: version, clientId: header.clientId ?? "",
+                    clientHost: Self.clientHost(connection)),
                 header: header)
         case .syncGroup(let body):
             return KafkaResponseEncoding.outcome(await groups.syncGroup(body, version: version), header: header)
@@ -46,5 +49,10 @@ extension BrokerHandlers {
         default:
             return .close(reason: "\(header.apiKey) is not a group API")
         }
+    }
+
+    /// The client host as Kafka reports it in DescribeGroups: `/` and the peer's IP address.
+    static func clientHost(_ connection: KafkaConnectionInfo) -> String {
+        "/\(connection.remoteAddress?.ipAddress ?? "unknown")"
     }
 }

@@ -59,6 +59,14 @@ extension BrokerHandlers {
                 guard let name else { throw BrokerStoreError(.unknownTopicId, "topic ids are not supported") }
                 try await store.deleteTopic(name)
                 logger.info("deleted topic", metadata: ["topic": "\(name)"])
+                // Kafka drops the topic's committed offsets with it: a topic created again under
+                // the same name must not resume from offsets of the old one.
+                do {
+                    try await groups?.removeOffsets(topic: name)
+                } catch {
+                    logger.error(
+                        "deleted topic, but could not remove its committed offsets: \(error)", metadata: ["topic": "\(name)"])
+                }
             } catch {
                 result.errorCode = error.code.rawValue
                 result.errorMessage = error.message.isEmpty ? nil : error.message

@@ -46,17 +46,20 @@ public struct BrokerHandlers: Sendable {
     let policy: Policy
     let store: any BrokerLogStore
     let groups: (any BrokerGroupService)?
+    /// SASL authentication, if enabled: connections must authenticate before other requests.
+    let sasl: BrokerSASLAuthenticator?
     let logger: Logger
 
-    /// Creates the handlers.
+    /// Creates the handlers; `sasl` turns on SASL authentication (default: off).
     public init(
         identity: Identity, policy: Policy = .init(), store: any BrokerLogStore,
-        groups: (any BrokerGroupService)?, logger: Logger
+        groups: (any BrokerGroupService)?, sasl: BrokerSASLAuthenticator? = nil, logger: Logger
     ) {
         self.identity = identity
         self.policy = policy
         self.store = store
         self.groups = groups
+        self.sasl = sasl
         self.logger = logger
     }
 
@@ -90,15 +93,17 @@ public struct BrokerHandlers: Sendable {
             return KafkaResponseEncoding.outcome(await self.initProducerId(body, version: version), header: header)
         case .findCoordinator(let body):
             return KafkaResponseEncoding.outcome(self.findCoordinator(body, version: version), header: header)
-        case .saslHandshake:
+        case .saslHandshake(let body):
+            if let sasl { return sasl.handshake(body, header: header, connection: connection) }
             // SASL is not configured: no mechanism is enabled (the client reports this clearly).
             return KafkaResponseEncoding.outcome(
                 SaslHandshakeResponse(errorCode: KafkaErrorCode.unsupportedSaslMechanism.rawValue, mechanisms: []),
                 header: header)
-        case .saslAuthenticate:
+        case .saslAuthenticate(let body):
+            if let sasl { return sasl.authenticate(body, header: header, connection: connection) }
             return .close(reason: "SaslAuthenticate without a SASL handshake (SASL is not enabled)")
         case .joinGroup, .syncGroup, .heartbeat, .leaveGroup, .offsetCommit, .offsetFetch:
-            return await self.group(request, header: header)
+            return await self.group(request, header: header, connection: connection)
         }
     }
 

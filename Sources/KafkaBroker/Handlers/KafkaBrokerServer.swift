@@ -1,3 +1,4 @@
+public import KafkaSecurity
 public import Logging
 public import NIOCore
 
@@ -24,6 +25,10 @@ public struct KafkaBrokerConfiguration: Sendable {
     public var groupInitialRebalanceDelay: Duration = .seconds(3)
     /// How often retention runs (`log.retention.check.interval.ms`). Default: 5 minutes.
     public var retentionCheckInterval: Duration = .seconds(300)
+    /// SASL authentication (`SASL_PLAINTEXT` / `SASL_SSL` listeners); `nil` (default) leaves it off.
+    public var sasl: KafkaBrokerSASLConfiguration?
+    /// TLS on the listener (`SSL` / `SASL_SSL`); `nil` (default) leaves it off.
+    public var tls: KafkaTLSServerConfiguration?
 
     /// Creates a configuration; unspecified values take the defaults above.
     public init(
@@ -67,6 +72,11 @@ public final class KafkaBrokerServer: Sendable {
         configuration: KafkaBrokerConfiguration, store: (any BrokerLogStore)? = nil,
         groups: (any BrokerGroupService)? = nil, logger: Logger
     ) async throws -> KafkaBrokerServer {
+        // Settings first: a bad certificate or SASL setting fails before storage is opened.
+        let tlsContext = try configuration.tls?.makeServerContext()
+        let sasl = try configuration.sasl.map { sasl throws(KafkaSASLError) in
+            try BrokerSASLAuthenticator(configuration: sasl, logger: logger)
+        }
         let opened: any BrokerLogStore
         if let store { opened = store } else { opened = try await Self.openStore(configuration: configuration, logger: logger) }
         let store = opened
@@ -74,17 +84,27 @@ public final class KafkaBrokerServer: Sendable {
         if groups == nil { groups = try await Self.openGroups(configuration: configuration, store: store, logger: logger) }
         let listener: KafkaListener
         do {
-            listener = try await KafkaListener.bind(configuration: configuration.listener, logger: logger)
+            listener = try await KafkaListener.bind(
+                configuration: configuration.listener, tlsContext: tlsContext, logger: logger)
         } catch {
             await groups?.close()
             await store.close()
             throw error
         }
+        if let tls = configuration.tls {
+            let clientCertificates = tls.clientCAFile.map { ", client certificates required (CA \($0))" } ?? ""
+            logger.info("TLS on: certificate \(tls.certificateFile)\(clientCertificates)")
+        }
+        if let sasl = configuration.sasl {
+            logger.info(
+                "SASL on: \(sasl.mechanisms.map(\.kafkaName).joined(separator: ", ")) for \(sasl.users.count) user(s)")
+        }
         let port = Int32(listener.localAddress.port ?? configuration.listener.port)
         let identity = BrokerHandlers.Identity(host: configuration.listener.host, port: port)
         let policy = BrokerHandlers.Policy(
             autoCreateTopics: configuration.autoCreateTopics, defaultPartitions: configuration.defaultPartitions)
-        let handlers = BrokerHandlers(identity: identity, policy: policy, store: store, groups: groups, logger: logger)
+        let handlers = BrokerHandlers(
+            identity: identity, policy: policy, store: store, groups: groups, sasl: sasl, logger: logger)
         return KafkaBrokerServer(
             listener: listener, handlers: handlers, retentionCheckInterval: configuration.retentionCheckInterval, logger: logger)
     }

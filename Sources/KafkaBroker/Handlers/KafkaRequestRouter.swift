@@ -7,7 +7,9 @@ import KafkaProtocol
 ///
 /// Kafka's rules for requests it cannot serve: ApiVersions in a version too new gets a v0
 /// response with `UNSUPPORTED_VERSION`; any other unknown API key, unsupported version or
-/// malformed body closes the connection (with a log line), as the Java broker does.
+/// malformed body closes the connection (with a log line), as the Java broker does. With SASL
+/// enabled, a connection that has not authenticated may only send ApiVersions, SaslHandshake and
+/// SaslAuthenticate (after SaslHandshake v0: raw tokens); anything else closes it.
 public struct KafkaRequestRouter: KafkaFrameResponder {
     /// Everything the handlers need.
     let broker: BrokerHandlers
@@ -20,6 +22,9 @@ public struct KafkaRequestRouter: KafkaFrameResponder {
     }
 
     public func respond(to frame: ByteBuffer, on connection: KafkaConnectionInfo) async -> KafkaFrameOutcome {
+        if let sasl = self.broker.sasl, connection.session.expectsRawSASLToken {
+            return sasl.rawToken(frame, connection: connection)
+        }
         var frame = frame
         let header: KafkaRequestHeader
         let request: KafkaRequest
@@ -32,6 +37,9 @@ public struct KafkaRequestRouter: KafkaFrameResponder {
             return .close(
                 reason: "\(header.apiKey) v\(header.apiVersion) is not supported "
                     + "(accepted \(BrokerAPIVersions.accepted(header.apiKey)))")
+        }
+        if let sasl = self.broker.sasl, let refusal = sasl.gate(header.apiKey, on: connection) {
+            return refusal
         }
         return await self.broker.handle(request, header: header, connection: connection)
     }

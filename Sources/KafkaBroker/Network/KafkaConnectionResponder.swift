@@ -16,11 +16,14 @@ public struct KafkaConnectionInfo: Sendable, CustomStringConvertible {
     public var remoteAddress: SocketAddress?
     /// A number unique per connection within one listener, for logs.
     public var connectionNumber: UInt64
+    /// State kept across the connection's requests (SASL authentication).
+    public let session: KafkaConnectionSession
 
-    /// Creates connection info.
-    public init(remoteAddress: SocketAddress?, connectionNumber: UInt64) {
+    /// Creates connection info; `session` defaults to a fresh, unauthenticated one.
+    public init(remoteAddress: SocketAddress?, connectionNumber: UInt64, session: KafkaConnectionSession = .init()) {
         self.remoteAddress = remoteAddress
         self.connectionNumber = connectionNumber
+        self.session = session
     }
 
     public var description: String {

@@ -2,6 +2,7 @@ public import Logging
 public import NIOCore
 import Synchronization
 public import NIOPosix
+public import NIOSSL
 
 /// The broker's TCP listener: accepts connections, cuts frames, hands each request to a
 /// ``KafkaFrameResponder`` and writes the answers back in order.
@@ -69,10 +70,11 @@ public final class KafkaListener: Sendable {
     }
 
     /// Binds the listening socket; connections queue until ``run(responder:)`` accepts them.
+    /// With `tlsContext`, every connection speaks TLS (the TLS handler comes first in the pipeline).
     ///
     /// - Throws: if the host cannot be resolved or the address cannot be bound.
     public static func bind(
-        configuration: Configuration, logger: Logger,
+        configuration: Configuration, tlsContext: NIOSSLContext? = nil, logger: Logger,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> KafkaListener {
         let maximumFrameBytes = configuration.maximumFrameBytes
@@ -87,6 +89,7 @@ public final class KafkaListener: Sendable {
             .bind(host: configuration.host, port: configuration.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let handlers = channel.pipeline.syncOperations
+                    if let tlsContext { try handlers.addHandler(NIOSSLServerHandler(context: tlsContext)) }
                     try handlers.addHandler(IdleStateHandler(allTimeout: idle))
                     try handlers.addHandler(IdleConnectionCloser(logger: idleLogger))
                     try handlers.addHandler(
@@ -179,6 +182,8 @@ public final class KafkaListener: Sendable {
             logger.debug("connection closed")
         } catch let error as KafkaFrameDecoderError {
             logger.warning("closing connection: bad frame: \(error)")
+        } catch let error as NIOSSLError {
+            logger.warning("closing connection: TLS failed: \(error)")
         } catch {
             // Usually the peer went away mid-request (reset, or I/O on a closed channel).
             logger.debug("connection ended: \(error)")
