@@ -1,3 +1,5 @@
+public import KafkaSecurity
+
 /// Settings shared by every connection of a Kafka client.
 public struct KafkaClientConfiguration: Sendable {
     /// Brokers tried in order to learn the cluster (`bootstrap.servers`).
@@ -19,6 +21,10 @@ public struct KafkaClientConfiguration: Sendable {
     /// Largest response frame accepted, in bytes, without the 4-byte size; a larger size prefix
     /// closes the connection (`socket.receive` limit; Kafka's `fetch.max.bytes` fits well below).
     public var maximumResponseBytes: Int = 100 * 1024 * 1024
+    /// TLS to every broker (`security.protocol=SSL`), or `nil` for plaintext.
+    public var tls: KafkaTLSConfiguration?
+    /// SASL authentication after connecting (`SASL_PLAINTEXT`, or `SASL_SSL` with ``tls``), or `nil`.
+    public var sasl: KafkaSASLConfiguration?
 
     /// Creates a configuration for `bootstrapServers`; other settings take the defaults above.
     public init(bootstrapServers: [KafkaBrokerAddress]) {

@@ -1,5 +1,6 @@
 import KafkaBroker
 import KafkaClient
+import KafkaSecurity
 import Logging
 import NIOCore
 import Testing
@@ -19,6 +20,10 @@ final class EmbeddedBroker: Sendable {
         var groupInitialRebalanceDelay: Duration = .milliseconds(50)
         /// Port to bind; 0 picks a free one.
         var port: Int = 0
+        /// SASL on the listener, or `nil`.
+        var sasl: KafkaBrokerSASLConfiguration?
+        /// TLS on the listener, or `nil`.
+        var tls: KafkaTLSServerConfiguration?
     }
 
     let options: Options
@@ -56,6 +61,8 @@ final class EmbeddedBroker: Sendable {
             listener: .init(host: "127.0.0.1", port: options.port), dataDirectory: directory.path,
             defaultPartitions: options.partitions, autoCreateTopics: options.autoCreateTopics)
         configuration.groupInitialRebalanceDelay = options.groupInitialRebalanceDelay
+        configuration.sasl = options.sasl
+        configuration.tls = options.tls
         let server = try await KafkaBrokerServer.start(configuration: configuration, logger: logger)
         return try EmbeddedBroker(options: options, directory: directory, server: server)
     }

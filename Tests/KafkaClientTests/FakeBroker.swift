@@ -1,8 +1,10 @@
 import KafkaBroker
 import KafkaClient
 import KafkaProtocol
+import KafkaSecurity
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Synchronization
 import Testing
 
@@ -29,7 +31,9 @@ enum FakeBrokerReply: Sendable {
 /// A scripted Kafka broker inside the test process: a NIO server on 127.0.0.1:0 that decodes each
 /// request frame and asks its script what to do. ApiVersions is answered by the fake itself from
 /// ``advertisedVersions`` (and `UNSUPPORTED_VERSION` in a v0 body above ``apiVersionsMaxVersion``,
-/// as Kafka does), so scripts only deal with the APIs a test is about.
+/// as Kafka does), so scripts only deal with the APIs a test is about. With `users` it requires
+/// SASL (SaslHandshake + SaslAuthenticate, checked by KafkaSecurity's server exchange) before any
+/// other request; with `tls` it speaks TLS.
 final class FakeBroker: Sendable {
     typealias Script = @Sendable (FakeBrokerRequest) -> FakeBrokerReply
 
@@ -44,31 +48,38 @@ final class FakeBroker: Sendable {
 
     let nodeID: Int32
     let address: KafkaBrokerAddress
+    /// SASL users; `nil`: no authentication.
+    let users: KafkaSASLUserStore?
     private let serverChannel: any Channel
     private let state: Mutex<State>
 
-    private init(nodeID: Int32, serverChannel: any Channel) throws {
+    private init(nodeID: Int32, users: KafkaSASLUserStore?, serverChannel: any Channel) throws {
         self.nodeID = nodeID
+        self.users = users
         self.serverChannel = serverChannel
         self.state = Mutex(State())
         self.address = KafkaBrokerAddress(host: "127.0.0.1", port: try #require(serverChannel.localAddress?.port))
     }
 
-    /// Starts a fake broker with node id `nodeID` answering with `script` (default: never answers).
-    static func start(nodeID: Int32 = 0, script: Script? = nil) async throws -> FakeBroker {
+    /// Starts a fake broker with node id `nodeID` answering with `script` (default: never answers),
+    /// over TLS with `tls`, requiring SASL for `users`.
+    static func start(
+        nodeID: Int32 = 0, tls: NIOSSLContext? = nil, users: KafkaSASLUserStore? = nil, script: Script? = nil
+    ) async throws -> FakeBroker {
         let box = LateBinding<FakeBroker>()
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let handlers = channel.pipeline.syncOperations
+                    if let tls { try handlers.addHandler(NIOSSLServerHandler(context: tls)) }
                     try handlers.addHandler(ByteToMessageHandler(KafkaFrameDecoder()))
                     guard let broker = box.value else { throw ChannelError.ioOnClosedChannel }
                     try handlers.addHandler(FakeBrokerConnectionHandler(broker: broker))
                 }
             }
             .bind(host: "127.0.0.1", port: 0).get()
-        let broker = try FakeBroker(nodeID: nodeID, serverChannel: channel)
+        let broker = try FakeBroker(nodeID: nodeID, users: users, serverChannel: channel)
         box.value = broker
         if let script { broker.setScript(script) }
         return broker
@@ -145,6 +156,10 @@ final class FakeBroker: Sendable {
         return .respond(ApiVersionsResponse(apiKeys: versions))
     }
 
+    fileprivate func record(_ header: KafkaRequestHeader) {
+        self.state.withLock { $0.received.append(header) }
+    }
+
     fileprivate func hold(_ frame: ByteBuffer, on channel: any Channel) {
         self.state.withLock { $0.held.append((channel, frame)) }
     }
@@ -177,9 +192,40 @@ private final class FakeBrokerConnectionHandler: ChannelInboundHandler {
     typealias OutboundOut = ByteBuffer
 
     let broker: FakeBroker
+    /// The SASL exchange in progress, and whether it completed.
+    private var sasl: KafkaSASLServerExchange?
+    private var authenticated = false
 
     init(broker: FakeBroker) {
         self.broker = broker
+    }
+
+    private func handshake(_ request: SaslHandshakeRequest) -> SaslHandshakeResponse {
+        let offered = self.broker.users?.mechanisms.map(\.kafkaName) ?? []
+        guard let users = self.broker.users, let mechanism = KafkaSASLMechanism(kafkaName: request.mechanism),
+            let exchange = try? KafkaSASLServerExchange(mechanism: mechanism, users: users)
+        else {
+            return SaslHandshakeResponse(errorCode: KafkaErrorCode.unsupportedSaslMechanism.rawValue, mechanisms: offered)
+        }
+        self.sasl = exchange
+        return SaslHandshakeResponse(mechanisms: offered)
+    }
+
+    private func authenticate(_ request: SaslAuthenticateRequest) -> SaslAuthenticateResponse {
+        guard var exchange = self.sasl else {
+            return SaslAuthenticateResponse(errorCode: KafkaErrorCode.illegalSaslState.rawValue, errorMessage: "no SaslHandshake")
+        }
+        do {
+            let step = try exchange.respond(to: request.authBytes.readableBytesView)
+            self.sasl = exchange
+            self.authenticated = step.isComplete
+            return SaslAuthenticateResponse(authBytes: ByteBuffer(bytes: step.token))
+        } catch {
+            self.sasl = nil
+            return SaslAuthenticateResponse(
+                errorCode: KafkaErrorCode.saslAuthenticationFailed.rawValue,
+                errorMessage: "Authentication failed: \(error)")
+        }
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -198,7 +244,24 @@ private final class FakeBrokerConnectionHandler: ChannelInboundHandler {
             context.close(promise: nil)
             return
         }
-        switch self.broker.reply(to: header, request) {
+        var reply: FakeBrokerReply
+        switch request {
+        case .saslHandshake(let handshake):
+            self.broker.record(header)
+            reply = .respond(self.handshake(handshake))
+        case .saslAuthenticate(let authenticate):
+            self.broker.record(header)
+            reply = .respond(self.authenticate(authenticate))
+        case .apiVersions:
+            reply = self.broker.reply(to: header, request)
+        default:
+            guard self.broker.users == nil || self.authenticated else {
+                context.close(promise: nil)  // Kafka closes unauthenticated connections that skip SASL
+                return
+            }
+            reply = self.broker.reply(to: header, request)
+        }
+        switch reply {
         case .respond(let response):
             guard let bytes = try? FakeBroker.encode(response, answering: header) else {
                 context.close(promise: nil)

@@ -163,3 +163,42 @@ struct KafkaTopicsCommandTests {
         #expect(unreachable.stderr.contains("Connection refused"), "\(unreachable.stderr)")
     }
 }
+
+/// `tributary kafka topics` with TLS and SASL against `tributary broker` with both turned on.
+@Suite("tributary kafka topics: TLS and SASL", .serialized, .enabled(if: ProcessRunner.executablePath("openssl") != nil, "openssl is not installed"))
+struct KafkaTopicsSecurityCommandTests {
+    @Test("--tls-ca and SCRAM flags (password from the flag or TRIBUTARY_SASL_PASSWORD); a wrong password fails clearly")
+    func tlsAndSASL() throws {
+        let pki = try TemporaryDirectory(prefix: "tributary-cli-pki")
+        defer { pki.remove() }
+        let certificates = try TestCertificates.generate(in: pki.path)
+        let usersFile = "\(pki.path)/users"
+        try Data("# user:password\nops:ops-password\n".utf8).write(to: URL(fileURLWithPath: usersFile))
+        let broker = try TributaryBrokerChild(arguments: [
+            "--no-auto-create", "--tls-cert", certificates.serverCertificate, "--tls-key", certificates.serverKey,
+            "--sasl-mechanism", "SCRAM-SHA-256", "--sasl-users", usersFile,
+        ])
+        defer { broker.stop() }
+        let security = ["--brokers", broker.bootstrap, "--tls-ca", certificates.caCertificate,
+                        "--sasl-mechanism", "SCRAM-SHA-256", "--sasl-username", "ops"]
+
+        let created = try TributaryProcess.run(["kafka", "topics", "create", "audit", "--partitions", "1"] + security + ["--sasl-password", "ops-password"])
+        #expect(created.status == 0, "\(created.stderr)")
+        #expect(created.stdoutString == "Created topic audit.\n")
+
+        let tributary = TributaryProcess.productsDirectory.appendingPathComponent("tributary").path
+        let listed = try TributaryProcess.run(
+            executable: "env", ["TRIBUTARY_SASL_PASSWORD=ops-password", tributary, "kafka", "topics", "list"] + security)
+        #expect(listed.status == 0, "\(listed.stderr)")
+        #expect(listed.stdoutString == "audit\n")
+
+        let refused = try TributaryProcess.run(["kafka", "topics", "list"] + security + ["--sasl-password", "wrong"])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("SASL SCRAM-SHA-256 authentication as \"ops\""), "\(refused.stderr)")
+        #expect(refused.stderr.contains("SASL_AUTHENTICATION_FAILED"), "\(refused.stderr)")
+
+        let untrusted = try TributaryProcess.run(["kafka", "topics", "list", "--brokers", broker.bootstrap, "--tls"])
+        #expect(untrusted.status != 0)
+        #expect(untrusted.stderr.contains("TLS with broker"), "\(untrusted.stderr)")
+    }
+}

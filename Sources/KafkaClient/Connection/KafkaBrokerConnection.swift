@@ -1,7 +1,9 @@
 public import KafkaProtocol
 public import Logging
 public import NIOCore
+import KafkaSecurity
 import NIOPosix
+public import NIOSSL
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -37,26 +39,42 @@ public final class KafkaBrokerConnection: Sendable {
         self.requestTimeout = requestTimeout
     }
 
-    /// Connects to `address`, then negotiates versions with ApiVersions (v3, falling back to v0
-    /// when the broker answers `UNSUPPORTED_VERSION`).
+    /// Connects to `address` (over TLS when `configuration.tls` is set), negotiates versions with
+    /// ApiVersions (v3, falling back to v0 when the broker answers `UNSUPPORTED_VERSION`), then
+    /// authenticates with SASL when `configuration.sasl` is set.
     ///
+    /// - Parameter tlsContext: a context built once from `configuration.tls` and shared by a
+    ///   client's connections; built here when `nil`.
     /// - Throws: ``KafkaClientError`` `connectionFailed` if the TCP connect fails or takes longer
-    ///   than `configuration.connectTimeout`; `timedOut`, `disconnected`, `protocolError` or
-    ///   `broker` if the handshake fails. The channel is closed on any failure.
+    ///   than `configuration.connectTimeout`; `authenticationFailed` if TLS or SASL fails (with the
+    ///   broker's message); `invalidConfiguration` for unreadable TLS files; `timedOut`,
+    ///   `disconnected`, `protocolError` or `broker` if the handshake fails. The channel is closed
+    ///   on any failure.
     public static func connect(
         to address: KafkaBrokerAddress, nodeID: Int32? = nil, configuration: KafkaClientConfiguration,
+        tlsContext: NIOSSLContext? = nil,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "tributary.kafka.client")
     ) async throws(KafkaClientError) -> KafkaBrokerConnection {
         let name = nodeID.map { "\(address) (node \($0))" } ?? "\(address)"
+        var tls: (context: NIOSSLContext, serverHostname: String?)?
+        if let settings = configuration.tls {
+            var context = tlsContext
+            if context == nil { context = try Self.makeTLSContext(settings) }
+            if let context { tls = (context, settings.serverHostname(forBrokerHost: address.host)) }
+        }
         let closeReason = KafkaConnectionCloseReason()
         let channel = try await Self.openChannel(
-            to: address, name: name, configuration: configuration, eventLoopGroup: eventLoopGroup,
+            to: address, name: name, configuration: configuration, tls: tls, eventLoopGroup: eventLoopGroup,
             closeReason: closeReason)
         let transport = KafkaChannelTransport(
             channel: channel, broker: name, clientID: configuration.clientID, closeReason: closeReason)
         do {
             let versions = try await Self.negotiateAPIVersions(transport, timeout: configuration.connectTimeout)
+            if let sasl = configuration.sasl {
+                try await KafkaSASLAuthentication.authenticate(
+                    transport, versions: versions, configuration: sasl, timeout: configuration.connectTimeout)
+            }
             logger.debug("connected to broker \(name); ApiVersions lists \(versions.ranges.count) APIs")
             return KafkaBrokerConnection(
                 nodeID: nodeID, address: address, brokerAPIVersions: versions, transport: transport,
@@ -111,7 +129,8 @@ public final class KafkaBrokerConnection: Sendable {
 
     private static func openChannel(
         to address: KafkaBrokerAddress, name: String, configuration: KafkaClientConfiguration,
-        eventLoopGroup: any EventLoopGroup, closeReason: KafkaConnectionCloseReason
+        tls: (context: NIOSSLContext, serverHostname: String?)?, eventLoopGroup: any EventLoopGroup,
+        closeReason: KafkaConnectionCloseReason
     ) async throws(KafkaClientError) -> any Channel {
         let maximumFrameBytes = configuration.maximumResponseBytes
         let bootstrap = ClientBootstrap(group: eventLoopGroup)
@@ -120,6 +139,9 @@ public final class KafkaBrokerConnection: Sendable {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let handlers = channel.pipeline.syncOperations
+                    if let tls {
+                        try handlers.addHandler(NIOSSLClientHandler(context: tls.context, serverHostname: tls.serverHostname))
+                    }
                     try handlers.addHandler(
                         ByteToMessageHandler(KafkaResponseFrameDecoder(maximumFrameBytes: maximumFrameBytes)))
                     try handlers.addHandler(KafkaRequestPipelineHandler(broker: name, closeReason: closeReason))
@@ -129,6 +151,17 @@ public final class KafkaBrokerConnection: Sendable {
             return try await bootstrap.connect(host: address.host, port: address.port).get()
         } catch {
             throw KafkaClientError(.connectionFailed, "cannot connect to broker \(name): \(Self.describeConnectError(error))")
+        }
+    }
+
+    /// A client TLS context for `settings`.
+    ///
+    /// - Throws: ``KafkaClientError`` `invalidConfiguration` naming the file that cannot be used.
+    public static func makeTLSContext(_ settings: KafkaTLSConfiguration) throws(KafkaClientError) -> NIOSSLContext {
+        do {
+            return try settings.makeClientContext()
+        } catch {
+            throw KafkaClientError(.invalidConfiguration, "TLS configuration: \(error)")
         }
     }
 

@@ -70,8 +70,10 @@ struct KafkaChannelTransport: Sendable {
 
     /// A send that failed because the channel is closed: says why it closed, when known.
     private func sendFailure(_ apiKey: KafkaAPIKey, _ error: any Error) -> KafkaClientError {
-        let cause = self.closeReason.value?.message ?? "\(error)"
-        return KafkaClientError(.disconnected, "cannot send \(apiKey.name) to broker \(self.broker): \(cause)")
+        guard let reason = self.closeReason.value else {
+            return KafkaClientError(.disconnected, "cannot send \(apiKey.name) to broker \(self.broker): \(error)")
+        }
+        return KafkaClientError(reason.kind, "cannot send \(apiKey.name) to broker \(self.broker): \(reason.message)")
     }
 
     private func encode<R: KafkaRequestMessage>(_ request: R, version: Int16) throws(KafkaClientError) -> ByteBuffer {

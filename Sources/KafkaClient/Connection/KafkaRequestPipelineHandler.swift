@@ -1,5 +1,6 @@
 import KafkaProtocol
 import NIOCore
+import NIOSSL
 
 /// One request on its way to the broker: its encoded frame and where its response goes.
 struct KafkaOutboundRequest: Sendable {
@@ -93,11 +94,17 @@ final class KafkaRequestPipelineHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        let reason =
-            (error as? KafkaClientError)
-            ?? KafkaClientError(
-                error is KafkaResponseFrameError ? .protocolError : .disconnected,
-                "connection to broker \(self.broker) failed: \(error)")
+        let reason: KafkaClientError
+        switch error {
+        case let error as KafkaClientError:
+            reason = error
+        case is KafkaResponseFrameError:
+            reason = KafkaClientError(.protocolError, "connection to broker \(self.broker) failed: \(error)")
+        case is NIOSSLError, is BoringSSLError, is NIOSSLExtraError:
+            reason = KafkaClientError(.authenticationFailed, "TLS with broker \(self.broker) failed: \(error)")
+        default:
+            reason = KafkaClientError(.disconnected, "connection to broker \(self.broker) failed: \(error)")
+        }
         self.close(context: context, reason: reason)
     }
 

@@ -2,6 +2,7 @@ public import KafkaProtocol
 public import Logging
 public import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// A client's view of a Kafka cluster: bootstrap, a metadata cache, one connection per broker
 /// (reconnecting with exponential backoff and jitter) and the group coordinator lookup.
@@ -37,6 +38,8 @@ public actor KafkaCluster {
     private var extraAddresses: [Int32: KafkaBrokerAddress] = [:]
     private var coordinators: [String: Int32] = [:]
     private var isShutdown = false
+    /// Built from `configuration.tls` on first use and shared by every connection.
+    private var tlsContext: NIOSSLContext?
 
     /// Creates a cluster client; nothing connects until the first call that needs a broker.
     public init(
@@ -166,7 +169,7 @@ public actor KafkaCluster {
         // The lookup may have suspended; another caller may have started connecting meanwhile.
         if let existing = try await self.existingConnection(toNode: nodeID) { return existing }
         let delay = self.backoffs[nodeID]?.remainingDelay(now: self.clock.now) ?? .zero
-        let task = self.connectTask(to: address, nodeID: nodeID, after: delay)
+        let task = self.connectTask(to: address, nodeID: nodeID, after: delay, tlsContext: try self.sharedTLSContext())
         self.slots[nodeID] = .connecting(task)
         do throws(KafkaClientError) {
             let connection = try await Self.value(of: task)
@@ -210,20 +213,21 @@ public actor KafkaCluster {
             if case .ready(let connection) = slot, connection.isActive { return connection }
         }
         if let connection = self.bootstrapConnection, connection.isActive { return connection }
-        var failures: [String] = []
+        var failures: [KafkaClientError] = []
         for nodeID in self.cache.brokers.keys.sorted() where (self.backoffs[nodeID]?.failures ?? 0) == 0 {
             do {
                 return try await self.connection(toNode: nodeID)
             } catch {
-                failures.append(error.message)
+                failures.append(error)
             }
         }
         return try await self.connectToBootstrapServers(failures: failures)
     }
 
     /// Tries the bootstrap servers in order; the first that connects becomes the bootstrap connection.
-    private func connectToBootstrapServers(failures: [String]) async throws(KafkaClientError) -> KafkaBrokerConnection {
+    private func connectToBootstrapServers(failures: [KafkaClientError]) async throws(KafkaClientError) -> KafkaBrokerConnection {
         var failures = failures
+        let tlsContext = try self.sharedTLSContext()
         let delay = self.bootstrapBackoff.remainingDelay(now: self.clock.now)
         if delay > .zero {
             do { try await Task.sleep(for: delay) } catch {
@@ -233,8 +237,8 @@ public actor KafkaCluster {
         for address in self.configuration.bootstrapServers {
             do {
                 let connection = try await KafkaBrokerConnection.connect(
-                    to: address, configuration: self.configuration, eventLoopGroup: self.eventLoopGroup,
-                    logger: self.logger)
+                    to: address, configuration: self.configuration, tlsContext: tlsContext,
+                    eventLoopGroup: self.eventLoopGroup, logger: self.logger)
                 try self.checkOpen()
                 if let previous = self.bootstrapConnection, previous !== connection { await previous.close() }
                 self.bootstrapConnection = connection
@@ -242,15 +246,19 @@ public actor KafkaCluster {
                 return connection
             } catch {
                 self.logger.debug("bootstrap server \(address) failed: \(error)")
-                failures.append(error.message)
+                failures.append(error)
             }
         }
         self.bootstrapBackoff.recordFailure(now: self.clock.now)
         let list = self.configuration.bootstrapServers.map(\.description).joined(separator: ",")
+        // A refused login or unusable TLS files is what the caller must fix; say so in the kind.
+        let kind =
+            failures.first { $0.kind == .authenticationFailed || $0.kind == .invalidConfiguration }?.kind
+            ?? .connectionFailed
         throw KafkaClientError(
-            .connectionFailed,
+            kind,
             "no broker reachable (bootstrap servers \(list.isEmpty ? "none configured" : list)): "
-                + failures.joined(separator: "; "))
+                + failures.map(\.message).joined(separator: "; "))
     }
 
     private func address(ofNode nodeID: Int32) async throws(KafkaClientError) -> KafkaBrokerAddress {
@@ -263,7 +271,7 @@ public actor KafkaCluster {
     }
 
     private func connectTask(
-        to address: KafkaBrokerAddress, nodeID: Int32, after delay: Duration
+        to address: KafkaBrokerAddress, nodeID: Int32, after delay: Duration, tlsContext: NIOSSLContext?
     ) -> Task<KafkaBrokerConnection, any Error> {
         let configuration = self.configuration
         let group = self.eventLoopGroup
@@ -271,8 +279,18 @@ public actor KafkaCluster {
         return Task {
             if delay > .zero { try await Task.sleep(for: delay) }
             return try await KafkaBrokerConnection.connect(
-                to: address, nodeID: nodeID, configuration: configuration, eventLoopGroup: group, logger: logger)
+                to: address, nodeID: nodeID, configuration: configuration, tlsContext: tlsContext,
+                eventLoopGroup: group, logger: logger)
         }
+    }
+
+    /// The TLS context for `configuration.tls`, built once; `nil` without TLS.
+    private func sharedTLSContext() throws(KafkaClientError) -> NIOSSLContext? {
+        guard let settings = self.configuration.tls else { return nil }
+        if let context = self.tlsContext { return context }
+        let context = try KafkaBrokerConnection.makeTLSContext(settings)
+        self.tlsContext = context
+        return context
     }
 
     /// The task's value; errors other than ``KafkaClientError`` mean it was cancelled.

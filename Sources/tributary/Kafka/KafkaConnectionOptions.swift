@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KafkaClient
+import KafkaSecurity
 
 /// The flags every `tributary kafka` command shares: which brokers, and TLS/SASL settings.
 struct KafkaConnectionOptions: ParsableArguments {
@@ -47,7 +48,7 @@ struct KafkaConnectionOptions: ParsableArguments {
         }
         if self.saslMechanism != nil || self.saslUsername != nil {
             guard let mechanism = self.saslMechanism else { throw ValidationError("--sasl-username needs --sasl-mechanism") }
-            guard ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"].contains(mechanism.uppercased()) else {
+            guard KafkaSASLMechanism(kafkaName: mechanism) != nil else {
                 throw ValidationError("--sasl-mechanism must be PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512, got '\(mechanism)'")
             }
             guard self.saslUsername != nil else { throw ValidationError("--sasl-mechanism needs --sasl-username") }
@@ -59,9 +60,14 @@ struct KafkaConnectionOptions: ParsableArguments {
 
     /// The client configuration these flags describe.
     func clientConfiguration() throws -> KafkaClientConfiguration {
-        let configuration = KafkaClientConfiguration(bootstrapServers: try KafkaBrokerAddress.parseList(self.brokers))
-        if self.usesTLS || self.saslMechanism != nil {
-            throw ValidationError("TLS and SASL are not supported by this build yet")
+        var configuration = KafkaClientConfiguration(bootstrapServers: try KafkaBrokerAddress.parseList(self.brokers))
+        if self.usesTLS {
+            configuration.tls = KafkaTLSConfiguration(caFile: self.tlsCA, certificateFile: self.tlsCert, keyFile: self.tlsKey)
+        }
+        if let name = self.saslMechanism, let mechanism = KafkaSASLMechanism(kafkaName: name),
+            let username = self.saslUsername, let password = self.resolvedSASLPassword
+        {
+            configuration.sasl = KafkaSASLConfiguration(mechanism: mechanism, username: username, password: password)
         }
         return configuration
     }
