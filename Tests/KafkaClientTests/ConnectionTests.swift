@@ -214,6 +214,21 @@ struct ConnectionTests {
         }
     }
 
+    @Test("a response to a correlation id nobody waits for is a protocol error that closes the connection")
+    func unknownCorrelationID() async throws {
+        let fake = try await FakeBroker.start { request in
+            .raw(try! KafkaFrame.encodeResponse(
+                MetadataResponse(), header: KafkaResponseHeader(correlationId: request.header.correlationId + 1000),
+                version: request.header.apiVersion))
+        }
+        defer { Task { await fake.stop() } }
+        let connection = try await KafkaBrokerConnection.connect(to: fake.address, configuration: Self.configuration(fake.address))
+        await Self.expectError(.protocolError, containing: "answered correlation id 1001, which no pending request has") {
+            _ = try await connection.send(MetadataRequest(topics: []))
+        }
+        try await waitUntil("the connection is closed") { !connection.isActive }
+    }
+
     @Test("connecting to a closed port fails with connectionFailed naming the address")
     func connectFailure() async throws {
         let fake = try await FakeBroker.start()

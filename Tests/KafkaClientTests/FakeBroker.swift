@@ -22,6 +22,8 @@ enum FakeBrokerReply: Sendable {
     case respond(any KafkaResponseMessage)
     /// Keep the answer until ``FakeBroker/releaseHeld(reversed:)``; lets a test answer out of order.
     case hold(any KafkaResponseMessage)
+    /// Answer with these bytes (a whole frame, size prefix included) instead of an encoded response.
+    case raw(ByteBuffer)
     /// Never answer.
     case drop
     /// Close the connection without answering.
@@ -274,6 +276,8 @@ private final class FakeBrokerConnectionHandler: ChannelInboundHandler {
                 return
             }
             self.broker.hold(bytes, on: context.channel)
+        case .raw(let bytes):
+            context.writeAndFlush(self.wrapOutboundOut(bytes), promise: nil)
         case .drop:
             break
         case .close:
