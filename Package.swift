@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .library(name: "Compression", targets: ["Compression"]),
         .library(name: "KafkaProtocol", targets: ["KafkaProtocol"]),
+        .library(name: "KafkaClient", targets: ["KafkaClient"]),
         .executable(name: "tributary", targets: ["tributary"]),
     ],
     dependencies: [
@@ -72,6 +73,20 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Kafka client over SwiftNIO: connections, metadata, admin, producer, consumer.
+        .target(
+            name: "KafkaClient",
+            dependencies: [
+                "KafkaProtocol",
+                "Compression",
+                "KafkaSecurity",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Fixtures, temp dirs and process helpers for tests; never used by executables.
         .target(
             name: "TributaryTestSupport",
@@ -84,6 +99,7 @@ let package = Package(
             dependencies: [
                 "KafkaProtocol",
                 "KafkaBroker",
+                "KafkaClient",
                 "KafkaSecurity",
                 "Compression",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -114,6 +130,16 @@ let package = Package(
                 "KafkaBroker", "KafkaProtocol", "KafkaSecurity", "TributaryTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KafkaClientTests",
+            dependencies: [
+                "KafkaClient", "KafkaBroker", "KafkaProtocol", "KafkaSecurity", "TributaryTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: swiftSettings
         ),
