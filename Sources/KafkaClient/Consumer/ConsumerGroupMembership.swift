@@ -124,19 +124,11 @@ public struct ConsumerGroupMembership: Sendable {
             memberID = response.memberId
             phase = .unjoined
             return .rejoin
-        case .unknownMemberId:
-            resetGeneration(resetMemberID: true)
-            return .rejoin
-        case .illegalGeneration:
-            resetGeneration(resetMemberID: false)
-            return .rejoin
         case .rebalanceInProgress, .coordinatorLoadInProgress:
             phase = .unjoined
             return .retryJoinAfterBackoff
-        case .coordinatorNotAvailable, .notCoordinator:
-            phase = .unjoined
-            return .findCoordinatorAndRejoin
         default:
+            if let step = rejoinStep(after: error) { return step }
             phase = .unjoined
             throw KafkaConsumerError(.groupError(error), "JoinGroup for group '\(groupID)' failed")
         }
@@ -203,16 +195,8 @@ public struct ConsumerGroupMembership: Sendable {
         case .rebalanceInProgress:
             phase = .unjoined
             return .rejoin
-        case .unknownMemberId:
-            resetGeneration(resetMemberID: true)
-            return .rejoin
-        case .illegalGeneration:
-            resetGeneration(resetMemberID: false)
-            return .rejoin
-        case .coordinatorNotAvailable, .notCoordinator:
-            phase = .unjoined
-            return .findCoordinatorAndRejoin
         default:
+            if let step = rejoinStep(after: error) { return step }
             phase = .unjoined
             throw KafkaConsumerError(.groupError(error), "SyncGroup for group '\(groupID)' failed")
         }
@@ -253,12 +237,8 @@ public struct ConsumerGroupMembership: Sendable {
         case .rebalanceInProgress:
             phase = .unjoined
             return .rejoin
-        case .illegalGeneration:
-            resetGeneration(resetMemberID: false)
-            return .rejoin
-        case .unknownMemberId:
-            resetGeneration(resetMemberID: true)
-            return .rejoin
+        case .illegalGeneration, .unknownMemberId:
+            return rejoinStep(after: error) ?? .rejoin
         case .coordinatorNotAvailable, .notCoordinator, .coordinatorLoadInProgress:
             return .findCoordinator
         default:
@@ -305,6 +285,24 @@ public struct ConsumerGroupMembership: Sendable {
         return LeaveGroupRequest(
             groupId: groupID, memberId: memberID,
             members: [.init(memberId: memberID, reason: "the consumer is closing")])
+    }
+
+    /// The step for errors JoinGroup and SyncGroup share: a stale member id or generation is reset
+    /// and the member rejoins; a moved coordinator is looked up again. `nil` for other errors.
+    private mutating func rejoinStep(after error: KafkaErrorCode) -> Step? {
+        switch error {
+        case .unknownMemberId:
+            resetGeneration(resetMemberID: true)
+            return .rejoin
+        case .illegalGeneration:
+            resetGeneration(resetMemberID: false)
+            return .rejoin
+        case .coordinatorNotAvailable, .notCoordinator:
+            phase = .unjoined
+            return .findCoordinatorAndRejoin
+        default:
+            return nil
+        }
     }
 
     /// Forgets the generation (and the member id) after the coordinator said they are stale; the

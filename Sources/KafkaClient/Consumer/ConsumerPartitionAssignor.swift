@@ -45,6 +45,18 @@ public protocol ConsumerPartitionAssignor: Sendable {
     ) -> [String: [TopicPartition]]
 }
 
+/// What both assignors start from: an empty entry per member, members in Java's order, and every
+/// subscribed topic sorted.
+private func assignmentSetup(
+    _ members: [ConsumerGroupMemberSubscription]
+) -> (empty: [String: [TopicPartition]], sortedMembers: [ConsumerGroupMemberSubscription], topics: [String]) {
+    (
+        Dictionary(members.map { ($0.memberID, [TopicPartition]()) }, uniquingKeysWith: { first, _ in first }),
+        members.sorted(by: ConsumerGroupMemberSubscription.javaOrder),
+        Set(members.flatMap(\.topics)).sorted(by: javaStringLess)
+    )
+}
+
 /// Java's `RangeAssignor` (`range`) without rack awareness: per topic, the members subscribed to
 /// it in member order each take a contiguous range; the first `partitions % members` take one more.
 public struct RangeAssignor: ConsumerPartitionAssignor {
@@ -56,9 +68,8 @@ public struct RangeAssignor: ConsumerPartitionAssignor {
     public func assign(
         members: [ConsumerGroupMemberSubscription], partitionCounts: [String: Int32]
     ) -> [String: [TopicPartition]] {
-        var result = Dictionary(uniqueKeysWithValues: members.map { ($0.memberID, [TopicPartition]()) })
-        let sortedMembers = members.sorted(by: ConsumerGroupMemberSubscription.javaOrder)
-        let topics = Set(members.flatMap(\.topics)).sorted(by: javaStringLess)
+        let (empty, sortedMembers, topics) = assignmentSetup(members)
+        var result = empty
         for topic in topics {
             guard let partitionCount = partitionCounts[topic], partitionCount > 0 else { continue }
             let consumers = sortedMembers.filter { $0.topics.contains(topic) }
@@ -87,10 +98,9 @@ public struct RoundRobinAssignor: ConsumerPartitionAssignor {
     public func assign(
         members: [ConsumerGroupMemberSubscription], partitionCounts: [String: Int32]
     ) -> [String: [TopicPartition]] {
-        var result = Dictionary(uniqueKeysWithValues: members.map { ($0.memberID, [TopicPartition]()) })
-        let sortedMembers = members.sorted(by: ConsumerGroupMemberSubscription.javaOrder)
+        let (empty, sortedMembers, topics) = assignmentSetup(members)
+        var result = empty
         guard !sortedMembers.isEmpty else { return result }
-        let topics = Set(members.flatMap(\.topics)).sorted(by: javaStringLess)
         var next = 0
         for topic in topics {
             guard let partitionCount = partitionCounts[topic], partitionCount > 0 else { continue }
