@@ -59,7 +59,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Kafka client over SwiftNIO: connections and metadata, producer, group consumer, admin.
+        // Kafka client over SwiftNIO: connections, metadata, admin, producer, consumer.
         .target(
             name: "KafkaClient",
             dependencies: [
