@@ -20,9 +20,6 @@ extension KafkaConsumer {
         case corrupt(KafkaDecodingError)
     }
 
-    /// The highest Fetch version used: v13+ name topics by id.
-    static let maxFetchVersion: Int16 = 12
-
     func runFetcher() async {
         while !isClosed, failure == nil, !Task.isCancelled {
             do {
@@ -108,7 +105,8 @@ extension KafkaConsumer {
             let connection = try await cluster.connection(toNode: node)
             let outcomes = try await Self.fetchAndDecode(
                 targets, connection: connection, configuration: configuration,
-                maxBytes: min(maxBytes, configuration.fetchMaxBytes))
+                maxBytes: min(maxBytes, configuration.fetchMaxBytes),
+                timeout: configuration.fetchMaxWait + cluster.configuration.requestTimeout)
             return apply(outcomes, for: targets)
         } catch {
             logger.warning("Fetch from node \(node) failed: \(error)")
@@ -120,7 +118,7 @@ extension KafkaConsumer {
     /// Sends the Fetch and cuts each partition's records, off the actor (CRC checks are CPU work).
     private nonisolated static func fetchAndDecode(
         _ targets: [FetchTarget], connection: KafkaBrokerConnection, configuration: KafkaConsumerConfiguration,
-        maxBytes: Int32
+        maxBytes: Int32, timeout: Duration
     ) async throws -> [TopicPartition: FetchOutcome] {
         var topics: [String: [FetchRequest.FetchPartition]] = [:]
         var fetchOffsets: [TopicPartition: Int64] = [:]
@@ -133,8 +131,7 @@ extension KafkaConsumer {
             maxWaitMs: milliseconds(configuration.fetchMaxWait), minBytes: configuration.fetchMinBytes,
             maxBytes: maxBytes, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
             topics: topics.keys.sorted().map { .init(topic: $0, partitions: topics[$0] ?? []) })
-        let version = min(try connection.version(for: FetchRequest.self), maxFetchVersion)
-        let response = try await connection.send(request, version: version)
+        let response = try await connection.send(request, timeout: timeout)
         if response.errorCode != 0 {
             let error = KafkaErrorCode(rawValue: response.errorCode)
             return Dictionary(uniqueKeysWithValues: targets.map { ($0.partition, FetchOutcome.error(error)) })

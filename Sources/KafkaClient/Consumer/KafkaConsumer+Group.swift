@@ -30,7 +30,8 @@ extension KafkaConsumer {
         do {
             let coordinator = try await cluster.coordinatorConnection(forGroup: groupID)
             guard let join = membership?.joinRequest() else { return nil }
-            let joinResponse = try await coordinator.send(join)
+            // The coordinator holds JoinGroup until the rebalance completes (at most the rebalance timeout).
+            let joinResponse = try await coordinator.send(join, timeout: configuration.rebalanceTimeout + .seconds(5))
             guard let joinStep = try membership?.handleJoin(joinResponse) else { return nil }
             var assignments: [SyncGroupRequest.SyncGroupRequestAssignment] = []
             switch joinStep {
@@ -44,7 +45,7 @@ extension KafkaConsumer {
                 return nil
             }
             guard let sync = membership?.syncRequest(assignments: assignments) else { return nil }
-            let syncResponse = try await coordinator.send(sync)
+            let syncResponse = try await coordinator.send(sync, timeout: configuration.rebalanceTimeout + .seconds(5))
             let syncStep = try membership?.handleSync(syncResponse)
             if case .assigned(let assigned) = syncStep {
                 logger.info("group '\(groupID)' generation \(membership?.generationID ?? -1): assigned \(assigned)")

@@ -61,6 +61,8 @@ public actor KafkaConsumer {
     var fetcherWaiter: CheckedContinuation<Void, Never>?
     var fetcherHasWork = false
     var failure: KafkaConsumerError?
+    /// The most record bytes the queue ever held (tests check the prefetch bound with it).
+    var peakBufferedBytes = 0
     var isClosed = false
     var backgroundTasks: [Task<Void, Never>] = []
 
@@ -104,6 +106,9 @@ public actor KafkaConsumer {
 
     /// The partitions currently being fetched.
     public var assignment: [TopicPartition] { partitions.keys.sorted() }
+
+    /// Record batch bytes fetched and not yet taken by the caller (at most `maxBufferedBytes`).
+    public var bufferedBytes: Int { queue.bufferedBytes }
 
     /// The group member id, empty before joining or without a group.
     public var memberID: String { membership?.memberID ?? "" }
@@ -159,6 +164,7 @@ public actor KafkaConsumer {
     /// Queues an event for the caller, or hands it over if the caller is waiting.
     func deliver(_ event: KafkaConsumerEvent) {
         queue.append(event)
+        peakBufferedBytes = max(peakBufferedBytes, queue.bufferedBytes)
         if eventWaiter != nil, let next = takeEvent() { resumeEventWaiter(with: next) }
     }
 
