@@ -166,9 +166,20 @@ struct ConsumerGroupMembershipTests {
         #expect(failed?.description.contains("logs-0") == true)
         #expect(membership.generationID == -1 && membership.memberID == "m-1")
         #expect(membership.commitError(.offsetMetadataTooLarge, partition: partition)?.kind == .groupError(.offsetMetadataTooLarge))
-        let leave = membership.leaveRequest()
-        #expect(leave?.memberId == "m-1")
+        var old = membership
+        #expect(old.leaveRequest(version: 2)?.memberId == "m-1")
+        let leave = membership.leaveRequest(version: 5)
+        #expect(leave?.memberId == "")
         #expect(leave?.members.map(\.memberId) == ["m-1"])
         #expect(membership.phase == .left)
+        // Every version the requests are built for encodes (no field a version cannot carry).
+        for version in LeaveGroupRequest.validVersions {
+            var copy = makeMembership()
+            _ = copy.joinRequest()
+            _ = try copy.handleJoin(joinResponse(memberID: "m-1", leader: "m-0", generation: 1))
+            var buffer = ByteBuffer()
+            try copy.syncRequest(version: min(version, 5)).encode(into: &buffer, version: min(version, 5))
+            try copy.leaveRequest(version: version)?.encode(into: &buffer, version: version)
+        }
     }
 }

@@ -176,11 +176,15 @@ public struct ConsumerGroupMembership: Sendable {
         }
     }
 
-    /// The SyncGroup request: the leader passes the assignments, followers none.
-    public func syncRequest(assignments: [SyncGroupRequest.SyncGroupRequestAssignment] = []) -> SyncGroupRequest {
+    /// The SyncGroup request for `version`: the leader passes the assignments, followers none.
+    /// Protocol type and name are sent from v5, where the field exists.
+    public func syncRequest(
+        assignments: [SyncGroupRequest.SyncGroupRequestAssignment] = [], version: Int16 = 5
+    ) -> SyncGroupRequest {
         SyncGroupRequest(
             groupId: groupID, generationId: generationID, memberId: memberID,
-            protocolType: "consumer", protocolName: protocolName, assignments: assignments)
+            protocolType: version >= 5 ? "consumer" : nil, protocolName: version >= 5 ? protocolName : nil,
+            assignments: assignments)
     }
 
     /// Applies a SyncGroup response; on success the member is `stable` with its partitions.
@@ -275,16 +279,18 @@ public struct ConsumerGroupMembership: Sendable {
 
     // MARK: LeaveGroup
 
-    /// The LeaveGroup request, or `nil` if the member never got an id; the member is `left` either way.
-    public mutating func leaveRequest() -> LeaveGroupRequest? {
+    /// The LeaveGroup request for `version` (v0-2 name the member, v3+ list it, v5+ with a
+    /// reason), or `nil` if the member never got an id; the member is `left` either way.
+    public mutating func leaveRequest(version: Int16 = 5) -> LeaveGroupRequest? {
         defer {
             phase = .left
             assignment = []
         }
         guard !memberID.isEmpty else { return nil }
+        if version < 3 { return LeaveGroupRequest(groupId: groupID, memberId: memberID) }
         return LeaveGroupRequest(
-            groupId: groupID, memberId: memberID,
-            members: [.init(memberId: memberID, reason: "the consumer is closing")])
+            groupId: groupID,
+            members: [.init(memberId: memberID, reason: version >= 5 ? "the consumer is closing" : nil)])
     }
 
     /// The step for errors JoinGroup and SyncGroup share: a stale member id or generation is reset

@@ -44,8 +44,10 @@ extension KafkaConsumer {
                 try await recover(from: joinStep)
                 return nil
             }
-            guard let sync = membership?.syncRequest(assignments: assignments) else { return nil }
-            let syncResponse = try await coordinator.send(sync, timeout: configuration.rebalanceTimeout + .seconds(5))
+            let syncVersion = try coordinator.version(for: SyncGroupRequest.self)
+            guard let sync = membership?.syncRequest(assignments: assignments, version: syncVersion) else { return nil }
+            let syncResponse = try await coordinator.send(
+                sync, version: syncVersion, timeout: configuration.rebalanceTimeout + .seconds(5))
             let syncStep = try membership?.handleSync(syncResponse)
             if case .assigned(let assigned) = syncStep {
                 logger.info("group '\(groupID)' generation \(membership?.generationID ?? -1): assigned \(assigned)")
@@ -114,10 +116,12 @@ extension KafkaConsumer {
 
     /// Sends LeaveGroup so the group rebalances now rather than after the session timeout.
     func leaveGroup() async {
-        guard let request = membership?.leaveRequest() else { return }
+        guard membership?.memberID.isEmpty == false else { return }
         do {
             let coordinator = try await cluster.coordinatorConnection(forGroup: groupID)
-            _ = try await coordinator.send(request)
+            let version = try coordinator.version(for: LeaveGroupRequest.self)
+            guard let request = membership?.leaveRequest(version: version) else { return }
+            _ = try await coordinator.send(request, version: version)
         } catch {
             logger.warning("group '\(groupID)': LeaveGroup failed (the session timeout will remove the member): \(error)")
         }

@@ -64,7 +64,7 @@ extension KafkaConsumer {
         let topicNames = byTopic.keys.sorted()
         let response = try await sendToCoordinator(what: "OffsetFetch") { version in
             if version >= 8 {
-                return OffsetFetchRequest(topics: nil, groups: [.init(
+                return OffsetFetchRequest(groups: [.init(
                     groupId: groupID,
                     topics: topicNames.map { .init(name: $0, partitionIndexes: (byTopic[$0] ?? []).map(\.partition)) })])
             }

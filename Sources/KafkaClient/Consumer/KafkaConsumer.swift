@@ -68,23 +68,29 @@ public actor KafkaConsumer {
 
     /// A group member subscribed to `topics`; partitions come from the group's assignor.
     ///
+    /// - Important: Do not share `cluster` with another member of the same group. A broker handles
+    ///   one request per connection at a time, and the coordinator holds a JoinGroup until the
+    ///   rebalance completes: a second member's JoinGroup queued behind it on the same connection
+    ///   never reaches the coordinator in time. `init(subscribing:clientConfiguration:...)` gives the
+    ///   consumer its own connections.
+    ///
     /// - Precondition: `configuration.groupID` is set and `assignors` is not empty.
     public init(
         subscribing topics: [String], cluster: KafkaCluster, configuration: KafkaConsumerConfiguration,
         logger: Logger = Logger(label: "tributary.kafka.consumer")
     ) {
-        precondition(configuration.groupID != nil, "subscribing needs KafkaConsumerConfiguration.groupID")
-        self.cluster = cluster
-        self.ownsCluster = false
-        self.configuration = configuration
-        self.logger = logger
-        self.manualAssignment = nil
-        self.membership = (ConsumerGroupMembership(
-            groupID: configuration.groupID ?? "",
-            topics: topics,
-            assignors: configuration.assignors,
-            sessionTimeoutMs: Self.milliseconds(configuration.sessionTimeout),
-            rebalanceTimeoutMs: Self.milliseconds(configuration.rebalanceTimeout)))
+        self.init(cluster: cluster, ownsCluster: false, topics: topics, partitions: nil, configuration, logger)
+    }
+
+    /// A group member with its own connections (closed by `close()`).
+    ///
+    /// - Precondition: `configuration.groupID` is set and `assignors` is not empty.
+    public init(
+        subscribing topics: [String], clientConfiguration: KafkaClientConfiguration,
+        configuration: KafkaConsumerConfiguration, logger: Logger = Logger(label: "tributary.kafka.consumer")
+    ) {
+        let cluster = KafkaCluster(configuration: clientConfiguration, logger: logger)
+        self.init(cluster: cluster, ownsCluster: true, topics: topics, partitions: nil, configuration, logger)
     }
 
     /// A consumer of exactly `partitions`, without group membership. With a `groupID` it can still
@@ -93,12 +99,39 @@ public actor KafkaConsumer {
         assigning partitions: [TopicPartition], cluster: KafkaCluster, configuration: KafkaConsumerConfiguration,
         logger: Logger = Logger(label: "tributary.kafka.consumer")
     ) {
+        self.init(cluster: cluster, ownsCluster: false, topics: [], partitions: partitions, configuration, logger)
+    }
+
+    /// A consumer of exactly `partitions` with its own connections (closed by `close()`).
+    public init(
+        assigning partitions: [TopicPartition], clientConfiguration: KafkaClientConfiguration,
+        configuration: KafkaConsumerConfiguration, logger: Logger = Logger(label: "tributary.kafka.consumer")
+    ) {
+        let cluster = KafkaCluster(configuration: clientConfiguration, logger: logger)
+        self.init(cluster: cluster, ownsCluster: true, topics: [], partitions: partitions, configuration, logger)
+    }
+
+    private init(
+        cluster: KafkaCluster, ownsCluster: Bool, topics: [String], partitions: [TopicPartition]?,
+        _ configuration: KafkaConsumerConfiguration, _ logger: Logger
+    ) {
         self.cluster = cluster
-        self.ownsCluster = false
+        self.ownsCluster = ownsCluster
         self.configuration = configuration
         self.logger = logger
-        self.manualAssignment = Array(Set(partitions)).sorted()
-        self.membership = nil
+        if let partitions {
+            self.manualAssignment = Array(Set(partitions)).sorted()
+            self.membership = nil
+        } else {
+            precondition(configuration.groupID != nil, "subscribing needs KafkaConsumerConfiguration.groupID")
+            self.manualAssignment = nil
+            self.membership = ConsumerGroupMembership(
+                groupID: configuration.groupID ?? "",
+                topics: topics,
+                assignors: configuration.assignors,
+                sessionTimeoutMs: Self.milliseconds(configuration.sessionTimeout),
+                rebalanceTimeoutMs: Self.milliseconds(configuration.rebalanceTimeout))
+        }
     }
 
     /// The events: assignment changes and fetched record batches, in order. One task iterates.
