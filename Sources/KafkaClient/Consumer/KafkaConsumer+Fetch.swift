@@ -36,7 +36,7 @@ extension KafkaConsumer {
                 if try await fetch(targets) == false {
                     try await Task.sleep(for: configuration.retryBackoff)
                 }
-            } catch let error as KafkaConsumerError {
+            } catch let error as KafkaConsumerError where error.kind != .client {
                 fail(error)
             } catch is CancellationError {
                 return
