@@ -45,6 +45,21 @@ struct ConnectionTests {
         }
     }
 
+    @Test("a request that cannot be encoded in its version fails with invalidRequest and the connection goes on")
+    func unencodableRequestFailsCleanly() async throws {
+        try await EmbeddedBroker.with { broker in
+            let connection = try await KafkaBrokerConnection.connect(
+                to: broker.address, configuration: broker.clientConfiguration)
+            defer { Task { await connection.close() } }
+            // Metadata v0 cannot say "all topics" (null topics are allowed from v1).
+            await Self.expectError(.invalidRequest, containing: "Metadata v0") {
+                _ = try await connection.send(MetadataRequest(topics: nil), version: 0)
+            }
+            let response = try await connection.send(MetadataRequest(topics: []))
+            #expect(response.brokers.count == 1)
+        }
+    }
+
     @Test("negotiation picks the lower of both maxima and refuses disjoint ranges")
     func negotiationPicksMinimumOfMaxima() async throws {
         let fake = try await FakeBroker.start()

@@ -32,10 +32,11 @@ struct KafkaChannelTransport: Sendable {
     func responseFrame<R: KafkaRequestMessage>(
         for request: R, version: Int16, timeout: Duration
     ) async throws(KafkaClientError) -> ByteBuffer {
+        // Encode first: a promise created before a throwing encode would be dropped unfulfilled.
+        let frame = try self.encode(request, version: version)
         let promise = self.channel.eventLoop.makePromise(of: ByteBuffer.self)
         let outbound = KafkaOutboundRequest(
-            frame: try self.encode(request, version: version), apiKey: R.apiKey, apiVersion: version,
-            response: promise, timeout: TimeAmount(timeout))
+            frame: frame, apiKey: R.apiKey, apiVersion: version, response: promise, timeout: TimeAmount(timeout))
         self.write(outbound, failing: promise)
         do {
             return try await promise.futureResult.get()
