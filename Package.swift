@@ -83,10 +83,12 @@ let package = Package(
 
         // tributary-agent: config, file tailing, positions (issue 5).
         .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
+        .systemLibrary(name: "CAgentSystem"),
         .target(
             name: "Agent",
             dependencies: [
                 "CPCRE2",
+                "CAgentSystem",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
