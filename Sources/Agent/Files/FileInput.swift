@@ -407,6 +407,13 @@ public final class FileInput {
             detach(stream, reason: "was truncated (size \(size) < offset \(stream.readOffset))", now: now)
             return
         }
+        if size > stream.readOffset, let check = stream.tailCheck,
+            ContentSignature.hashRange(fd: stream.fd, offset: stream.readOffset - UInt64(check.length), length: check.length)
+                != check.hash
+        {
+            detach(stream, reason: "was truncated and rewritten (bytes before offset \(stream.readOffset) changed)", now: now)
+            return
+        }
         stream.lastSize = size
         let readTime = Self.wallMilliseconds()
         var budget = 1 << 20
@@ -435,6 +442,12 @@ public final class FileInput {
             budget -= got
             stream.splitter.consume(buffer) { line in
                 emit(line, from: stream, readTime: readTime, now: now, outcome: &outcome)
+            }
+            let tailLength = min(64, buffer.readableBytes)
+            stream.tailCheck = buffer.withUnsafeReadableBytes { raw in
+                var hasher = FNV1a()
+                hasher.add(UnsafeRawBufferPointer(rebasing: raw[(raw.count - tailLength)...]))
+                return (hasher.value, tailLength)
             }
             if budget <= 0 { stream.needsRead = true }
         }
@@ -471,7 +484,7 @@ public final class FileInput {
         statistics.linesSent += 1
         if line.truncated { statistics.truncatedPieces += 1 }
         outcome.eventsSent += 1
-        sink.accept(LogEvent(
+        sink.accept(LineEvent(
             value: line.value, readTimeMilliseconds: readTime, source: stream.source,
             origin: EventOrigin(stream: stream.id, offset: line.offset), endOffset: line.endOffset,
             truncated: line.truncated, inputIndex: inputIndex,

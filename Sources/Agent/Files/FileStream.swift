@@ -36,6 +36,9 @@ final class FileStream {
     var deleted = false
     /// Bytes may be waiting to be read.
     var needsRead = false
+    /// Hash and length of the last bytes before `readOffset`, checked before reading more: a file truncated and
+    /// rewritten past the old offset between two reads no longer has them.
+    var tailCheck: (hash: UInt64, length: Int)?
 
     init(
         id: StreamID, slot: Int, source: String, key: FileKey, offset: UInt64, signature: ContentSignature,

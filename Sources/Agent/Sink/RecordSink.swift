@@ -6,7 +6,7 @@ import NIOConcurrencyHelpers
 /// Called only from the input's read loop.
 public protocol RecordSink: AnyObject {
     /// Takes one event. Must not block; buffer it (the in-flight budget bounds how much arrives).
-    func accept(_ event: LogEvent)
+    func accept(_ event: LineEvent)
 }
 
 /// Acknowledgements travelling back from the sink (any thread) to the input's read loop.
@@ -37,9 +37,9 @@ public final class AcknowledgementInbox: Sendable {
 /// at once; otherwise `acknowledge(…)` decides when.
 public final class InMemorySink: RecordSink {
     /// Every event accepted, in order.
-    public private(set) var events: [LogEvent] = []
+    public private(set) var events: [LineEvent] = []
     /// Events accepted and not yet acknowledged through this sink.
-    public private(set) var unacknowledged: [LogEvent] = []
+    public private(set) var unacknowledged: [LineEvent] = []
     public var autoAcknowledge: Bool
     private let inbox: AcknowledgementInbox
 
@@ -48,13 +48,13 @@ public final class InMemorySink: RecordSink {
         self.autoAcknowledge = autoAcknowledge
     }
 
-    public func accept(_ event: LogEvent) {
+    public func accept(_ event: LineEvent) {
         events.append(event)
         if autoAcknowledge { inbox.acknowledge(event.ackToken) } else { unacknowledged.append(event) }
     }
 
     /// Acknowledges the pending events chosen by `predicate` (all by default), in the order given by `order`.
-    public func acknowledge(where predicate: (LogEvent) -> Bool = { _ in true }, reversed: Bool = false) {
+    public func acknowledge(where predicate: (LineEvent) -> Bool = { _ in true }, reversed: Bool = false) {
         let chosen = unacknowledged.filter(predicate)
         unacknowledged.removeAll(where: predicate)
         inbox.acknowledge((reversed ? chosen.reversed() : chosen).map(\.ackToken))

@@ -38,7 +38,7 @@ public struct AckToken: Hashable, Sendable {
 }
 
 /// One log event read from a file: the line (or joined lines) and where it came from.
-public struct LogEvent: Sendable {
+public struct LineEvent: Sendable {
     /// The line's bytes without terminator: a slice of the read buffer (no copy), untouched (any bytes).
     public var value: ByteBuffer
     /// When the bytes were read, in ms since the Unix epoch (the record timestamp for files).
