@@ -124,6 +124,7 @@ public final class FileInput {
 
     /// Writes the acknowledged positions now (atomically, durably).
     public func savePositions() throws {
+        takeAcknowledgements()
         var saved: [PositionFile.Stream] = []
         for stream in streams.values.sorted(by: { $0.slot < $1.slot }) {
             if stream.signatureStale, stream.isOpen,
