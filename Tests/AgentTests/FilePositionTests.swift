@@ -40,30 +40,21 @@ struct FilePositionTests {
         #expect(harness.values == Self.lines(40..<110))
     }
 
-    @Test func restartAfterRotationWhileDownDoesNotResend() throws {
-        let harness = try FileInputHarness(paths: ["app*.log*"])
-        let log = harness.path("app.log")
-        try Self.write(Self.lines(0..<50), to: log)
-        #expect(harness.poll(untilEvents: 50))
-        harness.input.shutdown()
-        // While the agent is down: more lines, then rename rotation, then a new file.
-        try Self.write(Self.lines(50..<60), to: log)
-        try LogWriter.rename(log, harness.path("app.log.1"))
-        try Self.write(Self.lines(0..<5, tag: "new"), to: log)
-        harness.restart()
-        #expect(harness.poll(untilEvents: 65))
-        harness.poll(until: { false }, timeout: .milliseconds(100))
-        #expect(deliveryProblems(events: harness.sink.events, written: Self.lines(0..<60) + Self.lines(0..<5, tag: "new")) == [])
-    }
+    enum RotationWhileDown: String, CaseIterable, Sendable { case rename, copytruncate }
 
-    @Test func restartAfterCopytruncateWhileDownContinuesInTheCopy() throws {
+    @Test(arguments: RotationWhileDown.allCases)
+    func restartAfterRotationWhileDownDoesNotResend(_ rotation: RotationWhileDown) throws {
         let harness = try FileInputHarness(paths: ["app*.log*"])
         let log = harness.path("app.log")
         try Self.write(Self.lines(0..<50), to: log)
         #expect(harness.poll(untilEvents: 50))
         harness.input.shutdown()
+        // While the agent is down: more lines, then rotation, then new lines in the live file.
         try Self.write(Self.lines(50..<60), to: log)
-        try LogWriter.copyTruncate(log, to: harness.path("app.log.1"))
+        switch rotation {
+        case .rename: try LogWriter.rename(log, harness.path("app.log.1"))
+        case .copytruncate: try LogWriter.copyTruncate(log, to: harness.path("app.log.1"))
+        }
         try Self.write(Self.lines(0..<5, tag: "new"), to: log)
         harness.restart()
         #expect(harness.poll(untilEvents: 65))
