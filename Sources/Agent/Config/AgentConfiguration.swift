@@ -148,6 +148,11 @@ public struct FileInputConfiguration: Sendable {
         public var startPattern: LinePattern
         /// An event is shipped when no continuation line came for this long. Default: 1 s.
         public var flushTimeout: Duration = .seconds(1)
+
+        public init(startPattern: LinePattern, flushTimeout: Duration = .seconds(1)) {
+            self.startPattern = startPattern
+            self.flushTimeout = flushTimeout
+        }
     }
 
     public init(topic: String, paths: [String]) {

@@ -261,6 +261,10 @@ public final class FileInput {
             guard file.size != stream.lastSize || file.size != stream.readOffset else { return }
             guard let fd = openFile(file.path, expecting: file.key) else { return }
             if stream.signature.matches(fd: fd, size: file.size) || stream.readOffset == 0 {
+                guard hasDescriptorToSpare() else {
+                    close(fd)
+                    return  // stays attached and closed; a later scan tries again
+                }
                 stream.fd = fd
                 stream.needsRead = true
                 reportedProblems[file.path] = nil
@@ -316,7 +320,7 @@ public final class FileInput {
     }
 
     private func attach(_ stream: FileStream, fd: Int32, file: DiscoveredFile, now: ContinuousClock.Instant, wall: Int64) {
-        if openFileCount >= configuration.maxOpenFiles && !closeOneIdleFile() {
+        if !hasDescriptorToSpare() {
             close(fd)
             // No descriptor free: stay unattached; a later rescan tries again.
             report(file.path, "open-files cap (\(configuration.maxOpenFiles)) reached; waiting", isError: false)
@@ -344,10 +348,16 @@ public final class FileInput {
         positionsDirty = true
     }
 
-    /// Closes the open file that has been idle longest (nothing held); false if none can be closed.
+    /// Whether one more file may be opened under the cap, closing the longest-idle open file if needed.
+    private func hasDescriptorToSpare() -> Bool {
+        openFileCount < configuration.maxOpenFiles || closeOneIdleFile()
+    }
+
+    /// Closes the open file that has been idle longest (read to its end, nothing held); false if none can be.
     private func closeOneIdleFile() -> Bool {
-        let idle = streams.values.filter { $0.isOpen && $0.holdsNothing && $0.readOffset >= $0.lastSize && !$0.needsRead }
+        let idle = streams.values.filter { $0.isOpen && $0.holdsNothing && $0.readOffset >= $0.lastSize }
         guard let victim = idle.min(by: { $0.lastGrowth < $1.lastGrowth }) else { return false }
+        if victim.signatureStale { refreshSignature(victim) }
         victim.closeFile()
         return true
     }
