@@ -121,6 +121,9 @@ public enum StartPosition: String, Sendable, CaseIterable {
 /// A `type: file` input.
 public struct FileInputConfiguration: Sendable {
     public var topic: String
+    /// Names the input's position file (`files-<name>.json` in the state directory); unique among file inputs.
+    /// Default: the topic.
+    public var name: String
     /// Glob patterns of files to tail (absolute).
     public var paths: [String]
     /// Glob patterns of files to leave alone, matched against the full path and the file name.
@@ -157,6 +160,7 @@ public struct FileInputConfiguration: Sendable {
 
     public init(topic: String, paths: [String]) {
         self.topic = topic
+        self.name = topic
         self.paths = paths
     }
 }

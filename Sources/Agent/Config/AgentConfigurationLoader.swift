@@ -112,8 +112,18 @@ public enum AgentConfigurationLoader {
         if let node = map["inputs"] {
             if case .sequence(let sequence) = node {
                 if sequence.isEmpty { r.report("inputs", node, "must list at least one input") }
+                var fileInputNames: [String: Int] = [:]
                 for (index, element) in sequence.enumerated() {
-                    if let input = readInput(element, "inputs[\(index)]", &r) { inputs.append(input) }
+                    guard let input = readInput(element, "inputs[\(index)]", &r) else { continue }
+                    inputs.append(input)
+                    guard case .file(let file) = input else { continue }
+                    if let first = fileInputNames[file.name] {
+                        r.report(
+                            "inputs[\(index)].name", element,
+                            "\"\(file.name)\" is already the name of inputs[\(first)] (file inputs keep positions by name, which defaults to the topic; set name: to tell them apart)")
+                    } else {
+                        fileInputNames[file.name] = index
+                    }
                 }
             } else {
                 r.report("inputs", node, "expected a list of inputs, got \(ConfigNodeReader.kind(node))")
@@ -168,7 +178,7 @@ public enum AgentConfigurationLoader {
     }
 
     private static let fileKeys: Set<String> = [
-        "type", "topic", "paths", "exclude", "start_at", "key", "max_line_bytes", "multiline", "partial_line_timeout",
+        "type", "name", "topic", "paths", "exclude", "start_at", "key", "max_line_bytes", "multiline", "partial_line_timeout",
         "close_idle_after", "max_open_files", "rescan_interval", "fingerprint_bytes",
     ]
     private static let journaldKeys: Set<String> = ["type", "topic", "units", "matches", "directory", "key"]
@@ -218,11 +228,11 @@ public enum AgentConfigurationLoader {
         } else {
             r.report("\(path).paths", node, "missing (list the files or globs to tail)")
         }
-        guard let topic, let paths else {
-            _ = map["exclude"].map { r.strings($0, "\(path).exclude") }
-            return nil
+        // Without a usable topic or paths the input is dropped, but its other keys are still checked.
+        var input = FileInputConfiguration(topic: topic ?? "", paths: paths ?? [])
+        if let n = map["name"], let name = r.string(n, "\(path).name") {
+            if let problem = TopicName.problem(name) { r.report("\(path).name", n, problem) } else { input.name = name }
         }
-        var input = FileInputConfiguration(topic: topic, paths: paths)
         if let n = map["exclude"], let value = r.strings(n, "\(path).exclude") { input.exclude = value }
         if let n = map["start_at"], let value = r.choice(n, "\(path).start_at", as: StartPosition.self) { input.startAt = value }
         if let n = map["key"], let value = r.choice(n, "\(path).key", as: RecordKeyChoice.self) { input.key = value }
@@ -253,7 +263,7 @@ public enum AgentConfigurationLoader {
         if let n = map["multiline"], let multiline = readMultiline(n, "\(path).multiline", &r) {
             input.multiline = multiline
         }
-        return input
+        return topic != nil && paths != nil ? input : nil
     }
 
     private static func readMultiline(_ node: Node, _ path: String, _ r: inout ConfigNodeReader)
@@ -285,8 +295,8 @@ public enum AgentConfigurationLoader {
         -> JournaldInputConfiguration?
     {
         guard let map = r.mapping(node, path, allowed: journaldKeys) else { return nil }
-        guard let topic = readTopic(map, node, path, &r) else { return nil }
-        var input = JournaldInputConfiguration(topic: topic)
+        let topic = readTopic(map, node, path, &r)
+        var input = JournaldInputConfiguration(topic: topic ?? "")
         if let n = map["units"], let units = r.strings(n, "\(path).units") { input.units = units }
         if let n = map["matches"], let matches = r.strings(n, "\(path).matches") {
             for (index, match) in matches.enumerated() {
@@ -299,7 +309,7 @@ public enum AgentConfigurationLoader {
             input.directory = directory
         }
         if let n = map["key"], let value = r.choice(n, "\(path).key", as: RecordKeyChoice.self) { input.key = value }
-        return input
+        return topic != nil ? input : nil
     }
 }
 

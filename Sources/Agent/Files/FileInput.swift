@@ -74,7 +74,7 @@ public final class FileInput {
     ) {
         self.configuration = configuration
         self.inputIndex = inputIndex
-        self.positionsPath = "\(stateDirectory)/files-\(configuration.topic).json"
+        self.positionsPath = "\(stateDirectory)/files-\(configuration.name).json"
         self.sink = sink
         self.acknowledgements = acknowledgements
         self.maxInFlightBytes = maxInFlightBytes
