@@ -89,6 +89,7 @@ let package = Package(
             dependencies: [
                 "CPCRE2",
                 "CAgentSystem",
+                "KafkaProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -108,7 +109,7 @@ let package = Package(
         .testTarget(
             name: "AgentTests",
             dependencies: [
-                "Agent", "TributaryTestSupport",
+                "Agent", "KafkaProtocol", "TributaryTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
