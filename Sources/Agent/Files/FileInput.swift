@@ -172,6 +172,7 @@ public final class FileInput {
             rescan(now: now)
             readPass(now: now, outcome: &outcome)
         }
+        if outcome.eventsSent > 0 { sink.flush() }
         if positionsDirty, lastSave.map({ now - $0 >= .seconds(1) }) ?? true {
             do {
                 try savePositions()
@@ -184,23 +185,10 @@ public final class FileInput {
         return outcome
     }
 
-    /// Polls until cancelled, sleeping briefly when there is nothing to do; saves positions on the way out.
-    public func run() async {
-        while !Task.isCancelled {
-            let outcome = poll()
-            if outcome.eventsSent == 0 && outcome.bytesRead == 0 {
-                try? await Task.sleep(for: .milliseconds(50))
-            } else {
-                await Task.yield()
-            }
-        }
-        shutdown()
-    }
-
     /// Saves positions and closes every file. Held partial lines and unacknowledged events are read again
     /// after a restart (from the acknowledged offsets).
     public func shutdown() {
-        takeAcknowledgements()
+        sink.flush()
         do {
             try savePositions()
         } catch {

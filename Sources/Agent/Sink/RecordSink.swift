@@ -7,6 +7,14 @@ import NIOConcurrencyHelpers
 public protocol RecordSink: AnyObject {
     /// Takes one event. Must not block; buffer it (the in-flight budget bounds how much arrives).
     func accept(_ event: LineEvent)
+
+    /// Called after a poll that sent events and before positions are saved at shutdown: no more events
+    /// for now, a good moment to send what is buffered. Default: nothing.
+    func flush()
+}
+
+extension RecordSink {
+    public func flush() {}
 }
 
 /// Acknowledgements travelling back from the sink (any thread) to the input's read loop.
