@@ -30,9 +30,8 @@ struct ContentSignature: Codable, Equatable {
 
     /// Whether the open file `fd` (of `size` bytes) holds this signature's content.
     func matches(fd: Int32, size: UInt64) -> Bool {
-        guard size >= checkEnd, size >= UInt64(headLength) else { return false }
-        return Self.hashRange(fd: fd, offset: 0, length: headLength) == headHash
-            && Self.hashRange(fd: fd, offset: checkEnd - UInt64(checkLength), length: checkLength) == checkHash
+        var candidate = CandidateFile(fd: fd, size: size)
+        return candidate.holds(self, upTo: 0)
     }
 
     /// FNV-1a of `length` bytes at `offset` of `fd`; nil if they cannot all be read.
@@ -66,5 +65,30 @@ struct FNV1a {
 
     mutating func add(_ word: UInt64) {
         withUnsafeBytes(of: word.littleEndian) { add($0) }
+    }
+}
+
+/// A file being compared with many signatures: its head hashes are computed once per head length, and only
+/// signatures whose head matches cost a read of their check window.
+struct CandidateFile {
+    let fd: Int32
+    let size: UInt64
+    private var headHashes: [Int: UInt64?] = [:]
+
+    init(fd: Int32, size: UInt64) {
+        self.fd = fd
+        self.size = size
+    }
+
+    /// Whether the file holds `signature`'s content and at least `offset` bytes.
+    mutating func holds(_ signature: ContentSignature, upTo offset: UInt64) -> Bool {
+        guard size >= signature.checkEnd, size >= UInt64(signature.headLength), size >= offset else { return false }
+        if headHashes[signature.headLength] == nil {
+            headHashes[signature.headLength] = ContentSignature.hashRange(fd: fd, offset: 0, length: signature.headLength)
+        }
+        guard headHashes[signature.headLength] == signature.headHash else { return false }
+        return ContentSignature.hashRange(
+            fd: fd, offset: signature.checkEnd - UInt64(signature.checkLength), length: signature.checkLength)
+            == signature.checkHash
     }
 }

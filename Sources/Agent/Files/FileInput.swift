@@ -263,12 +263,13 @@ public final class FileInput {
         }
         guard let fd = openFile(file.path, expecting: file.key) else { return }
         reportedProblems[file.path] = nil
-        if let stream = matchUnattached(fd: fd, file: file) {
+        var candidate = CandidateFile(fd: fd, size: file.size)
+        if let stream = matchUnattached(&candidate, key: file.key) {
             attach(stream, fd: fd, file: file, now: now, wall: wall)
             logger.debug("file input \(configuration.topic): \(file.path) continues stream \(stream.id) at \(stream.readOffset)")
             return
         }
-        if streams.values.contains(where: { $0.attached && $0.signature.checkEnd > 0 && $0.signature.matches(fd: fd, size: file.size) }) {
+        if streams.values.contains(where: { $0.attached && $0.signature.checkEnd > 0 && candidate.holds($0.signature, upTo: 0) }) {
             // A copy of a stream still being read (copytruncate before the truncation): leave it; once the
             // original is truncated the stream detaches and continues in this copy.
             close(fd)
@@ -295,16 +296,19 @@ public final class FileInput {
         logger.info("file input \(configuration.topic): tailing \(file.path) from offset \(offset) (stream \(stream.id))")
     }
 
-    /// An unattached stream whose content this file holds: first one last held by this very file, then any.
-    private func matchUnattached(fd: Int32, file: DiscoveredFile) -> FileStream? {
-        let candidates = streams.values.filter { !$0.attached }.sorted { lhs, rhs in
-            (lhs.key == file.key ? 0 : 1, lhs.slot) < (rhs.key == file.key ? 0 : 1, rhs.slot)
+    /// An unattached stream whose content this file holds: first one last held by this very file, then any
+    /// (oldest first).
+    private func matchUnattached(_ candidate: inout CandidateFile, key: FileKey) -> FileStream? {
+        var best: FileStream?
+        for stream in streams.values where !stream.attached {
+            // A stream with no content signature yet can only continue in its own file.
+            guard stream.key == key || stream.signature.checkEnd > 0 else { continue }
+            let better = best.map { current in
+                (stream.key == key ? 0 : 1, stream.slot) < (current.key == key ? 0 : 1, current.slot)
+            } ?? true
+            if better && candidate.holds(stream.signature, upTo: stream.readOffset) { best = stream }
         }
-        return candidates.first { stream in
-            stream.signature.checkEnd > 0 || stream.key == file.key
-                ? stream.signature.matches(fd: fd, size: file.size) && file.size >= stream.readOffset
-                : false
-        }
+        return best
     }
 
     private func attach(_ stream: FileStream, fd: Int32, file: DiscoveredFile, now: ContinuousClock.Instant, wall: Int64) {
