@@ -154,4 +154,21 @@ struct FileRotationTests {
         }
         #expect(sameInode >= Self.rounds / 2, "in-place rewrites keep the inode")
     }
+
+    @Test func filesStartingWithAnotherFilesWholeContentAreNewStreams() throws {
+        let harness = try FileInputHarness(paths: ["*.log"])
+        // a.log holds only its header; b.log starts with the same bytes but is longer: not a copy of a.log.
+        try LogWriter.append(harness.path("a.log"), "header\n")
+        #expect(harness.poll(untilEvents: 1))
+        try LogWriter.append(harness.path("b.log"), "header\nb body\n")
+        #expect(harness.poll(untilEvents: 3))
+        // a.log deleted and recreated starting with its old content: a new stream, the header is sent again.
+        #expect(unlink(harness.path("a.log")) == 0)
+        harness.input.poll()
+        try LogWriter.append(harness.path("a.log"), "header\na body\n")
+        #expect(harness.poll(untilEvents: 5))
+        harness.poll(until: { false }, timeout: .milliseconds(100))
+        #expect(harness.values.sorted() == ["a body", "b body", "header", "header", "header"])
+        #expect(Set(harness.sink.events.map(\.origin.stream)).count == 3)
+    }
 }

@@ -117,6 +117,7 @@ public final class FileInput {
                 id: id, slot: takeSlot(), source: saved.path, key: FileKey(device: saved.device, inode: saved.inode),
                 offset: saved.offset, signature: saved.signature, maxLineBytes: configuration.maxLineBytes,
                 multiline: configuration.multiline, now: now, lastSeen: saved.lastSeen)
+            stream.mayContinueInCopy = saved.continuesInCopy ?? true
             streams[stream.slot] = stream
             knownPaths.insert(saved.path)
         }
@@ -135,7 +136,8 @@ public final class FileInput {
             }
             saved.append(PositionFile.Stream(
                 id: stream.id.description, device: stream.key.device, inode: stream.key.inode, path: stream.source,
-                offset: stream.acks.acknowledgedOffset, signature: stream.signature, lastSeen: stream.lastSeen))
+                offset: stream.acks.acknowledgedOffset, signature: stream.signature, lastSeen: stream.lastSeen,
+                continuesInCopy: stream.mayContinueInCopy ? nil : false))
         }
         try PositionFile(version: PositionFile.currentVersion, streams: saved).save(path: positionsPath)
         positionsDirty = false
@@ -227,7 +229,7 @@ public final class FileInput {
             if stream.isOpen {
                 stream.needsRead = true  // renamed out of the globs or deleted: read it to its end
             } else {
-                detach(stream, reason: "is gone", now: now)
+                detach(stream, reason: "is gone", now: now, mayContinueInCopy: false)
             }
         }
         let cutoff = wall - forgetAfterSeconds
@@ -258,7 +260,7 @@ public final class FileInput {
                 reportedProblems[file.path] = nil
                 return
             }
-            detach(stream, reason: "replaced (inode reused)", now: now)
+            detach(stream, reason: "was replaced (inode reused)", now: now, mayContinueInCopy: false)
             close(fd)
         }
         guard let fd = openFile(file.path, expecting: file.key) else { return }
@@ -269,7 +271,12 @@ public final class FileInput {
             logger.debug("file input \(configuration.topic): \(file.path) continues stream \(stream.id) at \(stream.readOffset)")
             return
         }
-        if streams.values.contains(where: { $0.attached && $0.signature.checkEnd > 0 && candidate.holds($0.signature, upTo: 0) }) {
+        // A copy is a snapshot, never longer than its original is now.
+        let isCopyOfLiveStream = streams.values.contains { stream in
+            stream.attached && stream.signature.checkEnd > 0 && file.size <= currentSize(of: stream)
+                && candidate.holds(stream.signature, upTo: 0)
+        }
+        if isCopyOfLiveStream {
             // A copy of a stream still being read (copytruncate before the truncation): leave it; once the
             // original is truncated the stream detaches and continues in this copy.
             close(fd)
@@ -301,8 +308,8 @@ public final class FileInput {
     private func matchUnattached(_ candidate: inout CandidateFile, key: FileKey) -> FileStream? {
         var best: FileStream?
         for stream in streams.values where !stream.attached {
-            // A stream with no content signature yet can only continue in its own file.
-            guard stream.key == key || stream.signature.checkEnd > 0 else { continue }
+            // A stream with no content signature yet, or whose file was deleted, only continues in its own file.
+            guard stream.key == key || (stream.signature.checkEnd > 0 && stream.mayContinueInCopy) else { continue }
             let better = best.map { current in
                 (stream.key == key ? 0 : 1, stream.slot) < (current.key == key ? 0 : 1, current.slot)
             } ?? true
@@ -329,8 +336,12 @@ public final class FileInput {
         attachedByKey[file.key] = stream.slot
     }
 
-    private func detach(_ stream: FileStream, reason: String, now: ContinuousClock.Instant) {
+    /// Ends reading `stream` in its current file. A stream whose file was truncated may continue in a copy
+    /// (copytruncate); one whose file was deleted or is gone only ever continues in that same file (a new file
+    /// that merely starts with the same bytes is a new stream).
+    private func detach(_ stream: FileStream, reason: String, now: ContinuousClock.Instant, mayContinueInCopy: Bool = true) {
         logger.info("file input \(configuration.topic): \(stream.currentPath) \(reason); stream \(stream.id) ends at \(stream.readOffset)")
+        stream.mayContinueInCopy = mayContinueInCopy
         flushHeld(stream, now: now)
         stream.closeFile()
         stream.attached = false
@@ -338,6 +349,13 @@ public final class FileInput {
         previousOccupant[stream.key] = stream.id
         rescanRequested = true
         positionsDirty = true
+    }
+
+    /// The size of the file holding `stream` now (its last known size when it is closed).
+    private func currentSize(of stream: FileStream) -> UInt64 {
+        var info = stat()
+        guard stream.isOpen, fstat(stream.fd, &info) == 0 else { return stream.lastSize }
+        return UInt64(info.st_size)
     }
 
     /// Whether one more file may be opened under the cap, closing the longest-idle open file if needed.
@@ -530,7 +548,7 @@ public final class FileInput {
                 for event in joined { send(event, from: stream, readTime: Self.wallMilliseconds(), outcome: &outcome) }
             }
             if stream.deleted, atEnd, idle >= configuration.partialLineTimeout {
-                detach(stream, reason: "was deleted and read to its end", now: now)
+                detach(stream, reason: "was deleted and read to its end", now: now, mayContinueInCopy: false)
             } else if stream.isOpen, atEnd, stream.holdsNothing, idle >= configuration.closeIdleAfter {
                 if stream.signatureStale { refreshSignature(stream) }
                 stream.closeFile()

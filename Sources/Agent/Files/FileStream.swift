@@ -36,6 +36,8 @@ final class FileStream {
     var deleted = false
     /// Bytes may be waiting to be read.
     var needsRead = false
+    /// Whether another file holding this stream's content continues it (false once its file was deleted).
+    var mayContinueInCopy = true
     /// Hash and length of the last bytes before `readOffset`, checked before reading more: a file truncated and
     /// rewritten past the old offset between two reads no longer has them.
     var tailCheck: (hash: UInt64, length: Int)?

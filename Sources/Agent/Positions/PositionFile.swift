@@ -17,6 +17,8 @@ struct PositionFile: Codable, Equatable {
         var signature: ContentSignature
         /// Unix seconds when the stream's file was last seen.
         var lastSeen: Int64
+        /// false when the stream's file was deleted: only that same file continues it, never a copy.
+        var continuesInCopy: Bool?
     }
 
     var version: Int
