@@ -45,7 +45,8 @@ struct FileRotationTests {
             for index in 0..<FileRotationTests.rounds { try round(index) }
             readAll()
             harness.poll(until: { false }, timeout: .milliseconds(150))  // nothing more may arrive
-            #expect(deliveryProblems(events: harness.sink.events, written: written) == [], "seed \(seed)")
+            let problems = deliveryProblems(events: harness.sink.events, written: written)
+            #expect(problems == [], "seed \(seed); log: \(harness.log.messages.suffix(12).map(\.message))")
         }
     }
 
@@ -170,5 +171,16 @@ struct FileRotationTests {
         harness.poll(until: { false }, timeout: .milliseconds(100))
         #expect(harness.values.sorted() == ["a body", "b body", "header", "header", "header"])
         #expect(Set(harness.sink.events.map(\.origin.stream)).count == 3)
+    }
+
+    @Test func truncatedAndRewrittenToTheSameLengthIsDetected() throws {
+        let harness = try FileInputHarness(paths: ["app.log"])
+        for round in 0..<5 {
+            try LogWriter.append(harness.path("app.log"), "same length \(round)\n")
+            #expect(harness.poll(untilEvents: round + 1))
+            try LogWriter.truncate(harness.path("app.log"))
+        }
+        #expect(harness.values == (0..<5).map { "same length \($0)" })
+        #expect(Set(harness.sink.events.map(\.origin.stream)).count == 5)
     }
 }

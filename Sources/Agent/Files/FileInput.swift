@@ -217,6 +217,10 @@ public final class FileInput {
         for (directory, reason) in watcher.watch(discovery.directories()) {
             report(directory, "cannot watch directory: \(reason)")
         }
+        // Truncations first, so a copytruncate copy found by this scan continues the truncated stream.
+        for stream in streams.values where stream.isOpen {
+            _ = sizeIfStillTheSameContent(stream, now: now)
+        }
         let (files, problems) = discovery.scan()
         for problem in problems { report(problem.path, problem.reason) }
         let wall = Self.wallSeconds()
@@ -415,26 +419,34 @@ public final class FileInput {
         }
     }
 
-    /// Reads what is new in `stream`'s file, at most 1 MiB per call (fairness) and within the budget.
-    private func read(_ stream: FileStream, now: ContinuousClock.Instant, outcome: inout PollOutcome) {
+    /// The size of `stream`'s open file, or nil after detaching the stream because the file was truncated
+    /// (shorter than the read offset), or truncated and rewritten (the bytes before the offset changed; one
+    /// small pread, done on inotify events and rescans only), or cannot be examined.
+    private func sizeIfStillTheSameContent(_ stream: FileStream, now: ContinuousClock.Instant) -> UInt64? {
         var info = stat()
         guard fstat(stream.fd, &info) == 0 else {
             detach(stream, reason: "cannot be examined (\(String(cString: strerror(errno))))", now: now)
-            return
+            return nil
         }
         let size = UInt64(info.st_size)
         stream.deleted = info.st_nlink == 0
         if size < stream.readOffset {
             detach(stream, reason: "was truncated (size \(size) < offset \(stream.readOffset))", now: now)
-            return
+            return nil
         }
-        if size > stream.readOffset, let check = stream.tailCheck,
+        if let check = stream.tailCheck,
             ContentSignature.hashRange(fd: stream.fd, offset: stream.readOffset - UInt64(check.length), length: check.length)
                 != check.hash
         {
             detach(stream, reason: "was truncated and rewritten (bytes before offset \(stream.readOffset) changed)", now: now)
-            return
+            return nil
         }
+        return size
+    }
+
+    /// Reads what is new in `stream`'s file, at most 1 MiB per call (fairness) and within the budget.
+    private func read(_ stream: FileStream, now: ContinuousClock.Instant, outcome: inout PollOutcome) {
+        guard let size = sizeIfStillTheSameContent(stream, now: now) else { return }
         stream.lastSize = size
         let readTime = Self.wallMilliseconds()
         var budget = 1 << 20

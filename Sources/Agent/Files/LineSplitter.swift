@@ -18,7 +18,7 @@ struct SplitLine {
 /// Cuts a byte stream into lines at `\n`, stripping a `\r` before it. Sans-IO: the caller reads bytes into
 /// `makeReadBuffer(...)` and hands the buffer to `consume`. A partial last line is held (as a slice) until its
 /// newline arrives or `flushPartial` is called. Lines longer than `maxLineBytes` are cut into pieces marked
-/// truncated, so at most `maxLineBytes` bytes are ever held.
+/// truncated, so at most `maxLineBytes` (+1 for a pending `\r`) bytes are ever held.
 struct LineSplitter {
     let maxLineBytes: Int
     /// Bytes of the incomplete last line: a slice of the last buffer.
@@ -69,7 +69,9 @@ struct LineSplitter {
                 lineStart = newline + 1
                 scanFrom = lineStart
             }
-            while count - lineStart > maximum {
+            // No newline yet: cut full pieces, except when the byte past the maximum is a final `\r` that may
+            // belong to a `\r\n` (then the line may be exactly the maximum; wait for the next byte).
+            while count - lineStart > maximum, !(count - lineStart == maximum + 1 && raw[count - 1] == 0x0D) {
                 emit(Self.piece(buffer, base, lineStart, maximum, end: lineStart + maximum, truncated: true))
                 lineStart += maximum
                 cutLine = true
