@@ -46,7 +46,7 @@ struct FileRotationTests {
             readAll()
             harness.poll(until: { false }, timeout: .milliseconds(150))  // nothing more may arrive
             let problems = deliveryProblems(events: harness.sink.events, written: written)
-            #expect(problems == [], "seed \(seed); log: \(harness.log.messages.suffix(12).map(\.message))")
+            #expect(problems == [], "seed \(seed); stats \(harness.input.statistics) open \(harness.input.openFileCount) events \(harness.sink.events.count) written \(written.count); log: \(harness.log.messages.suffix(12).map(\.message))")
         }
     }
 

@@ -7,6 +7,8 @@ struct DiscoveredFile {
     var path: String
     var key: FileKey
     var size: UInt64
+    /// Modification time in nanoseconds since the epoch.
+    var modified: Int64
 }
 
 /// Device and inode: which file a path names right now.
@@ -44,7 +46,7 @@ struct FileDiscovery {
                 case S_IFREG:
                     files.append(DiscoveredFile(
                         path: path, key: FileKey(device: UInt64(info.st_dev), inode: UInt64(info.st_ino)),
-                        size: UInt64(info.st_size)))
+                        size: UInt64(info.st_size), modified: info.modificationNanoseconds))
                 case S_IFDIR:
                     problems.append(Problem(path: path, reason: "is a directory (matched by \"\(pattern)\"); skipped"))
                 default:
@@ -84,4 +86,9 @@ struct FileDiscovery {
         }
         return paths
     }
+}
+
+extension stat {
+    /// `st_mtim` in nanoseconds since the epoch.
+    var modificationNanoseconds: Int64 { Int64(st_mtim.tv_sec) * 1_000_000_000 + Int64(st_mtim.tv_nsec) }
 }

@@ -252,7 +252,9 @@ public final class FileInput {
                 stream.needsRead = true
                 return
             }
-            guard file.size != stream.lastSize || file.size != stream.readOffset else { return }
+            let unchanged = file.size == stream.lastSize && file.size == stream.readOffset
+                && stream.modifiedAtClose == file.modified
+            guard !unchanged else { return }
             guard let fd = openFile(file.path, expecting: file.key) else { return }
             if stream.signature.matches(fd: fd, size: file.size) || stream.readOffset == 0 {
                 guard hasDescriptorToSpare() else {

@@ -67,7 +67,13 @@ final class FileStream {
     /// Nothing is held: no partial line, no multiline event.
     var holdsNothing: Bool { splitter.pending.readableBytes == 0 && (joiner?.isEmpty ?? true) }
 
+    /// The file's modification time when it was closed: a closed file modified since is examined again even
+    /// when its size is unchanged (truncated and rewritten to the same length).
+    var modifiedAtClose: Int64?
+
     func closeFile() {
+        var info = stat()
+        modifiedAtClose = fd >= 0 && fstat(fd, &info) == 0 ? info.modificationNanoseconds : nil
         if fd >= 0 { close(fd) }
         fd = -1
     }
