@@ -86,6 +86,12 @@ struct LineSplitter {
     /// Emits the held partial line, if any, as a line of its own (its newline never came).
     mutating func flushPartial(emit: (SplitLine) -> Void) {
         guard pending.readableBytes > 0 else { return }
+        if pending.readableBytes > maxLineBytes, let piece = pending.readSlice(length: maxLineBytes) {
+            // Held one byte over the maximum (a final `\r`): that byte is a piece of its own.
+            emit(SplitLine(value: piece, offset: pendingOffset, endOffset: pendingOffset + UInt64(maxLineBytes), truncated: true))
+            pendingOffset += UInt64(maxLineBytes)
+            continuingCutLine = true
+        }
         let length = pending.readableBytes
         emit(SplitLine(value: pending, offset: pendingOffset, endOffset: pendingOffset + UInt64(length), truncated: continuingCutLine))
         continuingCutLine = false
