@@ -1,0 +1,72 @@
+public import KafkaProtocol
+import NIOCore
+
+/// Turns line events into Kafka records as DESIGN.md's record contract says: value = the line, timestamp =
+/// read time, key = host, source or none, headers `host`, `source`, `origin` (`<host>:<stream>:<offset>`) and,
+/// for a piece of an over-long line, `truncated` = `true`. Reuses its buffers: no allocation per record.
+public struct RecordEncoder {
+    private let host: String
+    private let key: RecordKeyChoice
+    private var headers = EncodedRecordHeaders(capacity: 512)
+    private var origin = ByteBufferAllocator().buffer(capacity: 128)
+
+    public init(host: String, key: RecordKeyChoice) {
+        self.host = host
+        self.key = key
+    }
+
+    /// The `origin` header value of `event`.
+    public static func origin(host: String, _ origin: EventOrigin) -> String { "\(host):\(origin.stream):\(origin.offset)" }
+
+    /// Appends `event` to `builder` as one record.
+    public mutating func append(_ event: LineEvent, to builder: RecordBatchBuilder) {
+        var host = self.host
+        var source = event.source
+        origin.clear()
+        host.withUTF8 { origin.writeBytes($0) }
+        origin.writeInteger(UInt8(ascii: ":"))
+        Self.writeHex(event.origin.stream.rawValue, into: &origin)
+        origin.writeInteger(UInt8(ascii: ":"))
+        Self.writeDecimal(event.origin.offset, into: &origin)
+        headers.removeAll()
+        host.withUTF8 { headers.append(key: "host", value: UnsafeRawBufferPointer($0)) }
+        source.withUTF8 { headers.append(key: "source", value: UnsafeRawBufferPointer($0)) }
+        origin.withUnsafeReadableBytes { headers.append(key: "origin", value: $0) }
+        if event.truncated {
+            var yes = "true"
+            yes.withUTF8 { headers.append(key: "truncated", value: UnsafeRawBufferPointer($0)) }
+        }
+        event.value.withUnsafeReadableBytes { value in
+            switch key {
+            case .none:
+                builder.append(timestamp: event.readTimeMilliseconds, key: nil, value: value, headers: headers)
+            case .host:
+                host.withUTF8 {
+                    builder.append(timestamp: event.readTimeMilliseconds, key: UnsafeRawBufferPointer($0), value: value, headers: headers)
+                }
+            case .source:
+                source.withUTF8 {
+                    builder.append(timestamp: event.readTimeMilliseconds, key: UnsafeRawBufferPointer($0), value: value, headers: headers)
+                }
+            }
+        }
+    }
+
+    private static func writeHex(_ value: UInt64, into buffer: inout ByteBuffer) {
+        for shift in stride(from: 60, through: 0, by: -4) {
+            let digit = UInt8((value >> UInt64(shift)) & 0xF)
+            buffer.writeInteger(digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10)
+        }
+    }
+
+    private static func writeDecimal(_ value: UInt64, into buffer: inout ByteBuffer) {
+        var divisor: UInt64 = 1
+        while value / divisor >= 10 { divisor *= 10 }
+        var rest = value
+        while divisor > 0 {
+            buffer.writeInteger(UInt8(ascii: "0") + UInt8(rest / divisor))
+            rest %= divisor
+            divisor /= 10
+        }
+    }
+}

@@ -1,0 +1,14 @@
+// Linux calls Glibc's Swift module does not expose (statx needs _GNU_SOURCE there).
+#include <stdint.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <linux/stat.h>
+
+/// Birth time of the open file `fd` in nanoseconds since the epoch; 0 when the file system does not record it
+/// or statx is unavailable.
+static inline uint64_t tributary_birth_time_ns(int fd) {
+    struct statx st;
+    if (syscall(__NR_statx, fd, "", 0x1000 /* AT_EMPTY_PATH */, STATX_BTIME, &st) != 0) return 0;
+    if (!(st.stx_mask & STATX_BTIME)) return 0;
+    return (uint64_t)st.stx_btime.tv_sec * 1000000000ull + (uint64_t)st.stx_btime.tv_nsec;
+}

@@ -1,0 +1,75 @@
+import Foundation
+import Testing
+import TributaryTestSupport
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `tributary-agent --dry-run` as a real process: tails files, prints lines, saves positions on SIGTERM and
+/// resumes from them.
+@Suite("Agent binary")
+struct AgentBinaryTests {
+    /// Starts the agent with stdout and stderr going to files in `directory`.
+    static func start(config: String, directory: String, run: Int) throws -> (Process, stdout: String) {
+        let process = Process()
+        process.executableURL = TributaryProcess.productsDirectory.appendingPathComponent("tributary-agent")
+        process.arguments = ["--config", config, "--dry-run"]
+        let stdout = "\(directory)/stdout-\(run)"
+        FileManager.default.createFile(atPath: stdout, contents: nil)
+        FileManager.default.createFile(atPath: "\(directory)/stderr-\(run)", contents: nil)
+        process.standardOutput = FileHandle(forWritingAtPath: stdout)
+        process.standardError = FileHandle(forWritingAtPath: "\(directory)/stderr-\(run)")
+        try process.run()
+        return (process, stdout)
+    }
+
+    static func lines(_ path: String) -> [String] {
+        String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self)
+            .split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
+    }
+
+    static func wait(until condition: () -> Bool) -> Bool {
+        let deadline = ContinuousClock.now + .seconds(15)
+        while ContinuousClock.now < deadline {
+            if condition() { return true }
+            usleep(10_000)
+        }
+        return condition()
+    }
+
+    @Test func dryRunTailsSavesPositionsOnSIGTERMAndResumes() throws {
+        let directory = try TemporaryDirectory(prefix: "agent-binary")
+        defer { directory.remove() }
+        let logs = "\(directory.path)/logs"
+        try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+        let config = "\(directory.path)/agent.yaml"
+        try Data("""
+            brokers: ["127.0.0.1:9092"]
+            state_dir: \(directory.path)/state
+            inputs:
+              - { type: file, topic: app, paths: ["\(logs)/*.log"], start_at: beginning }
+            """.utf8).write(to: URL(fileURLWithPath: config))
+        try FileManager.default.createDirectory(atPath: "\(directory.path)/state", withIntermediateDirectories: true)
+        try LogWriter.append("\(logs)/a.log", "a1\na2\n")
+
+        let (first, firstOut) = try Self.start(config: config, directory: directory.path, run: 1)
+        #expect(Self.wait { Self.lines(firstOut) == ["a1", "a2"] })
+        try LogWriter.append("\(logs)/a.log", "a3\n")
+        try LogWriter.append("\(logs)/b.log", "b1\n")
+        #expect(Self.wait { Self.lines(firstOut).count == 4 }, "\(Self.lines(firstOut))")
+        first.terminate()  // SIGTERM
+        first.waitUntilExit()
+        #expect(first.terminationStatus == 0)
+
+        try LogWriter.append("\(logs)/a.log", "a4\n")
+        let (second, secondOut) = try Self.start(config: config, directory: directory.path, run: 2)
+        #expect(Self.wait { Self.lines(secondOut) == ["a4"] }, "\(Self.lines(secondOut))")
+        usleep(200_000)
+        second.interrupt()  // SIGINT
+        second.waitUntilExit()
+        #expect(second.terminationStatus == 0)
+        #expect(Self.lines(secondOut) == ["a4"], "nothing read twice after the restart")
+        #expect(Set(Self.lines(firstOut)) == ["a1", "a2", "a3", "b1"])
+    }
+}
