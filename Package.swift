@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .library(name: "Compression", targets: ["Compression"]),
         .library(name: "KafkaProtocol", targets: ["KafkaProtocol"]),
+        .library(name: "KafkaClient", targets: ["KafkaClient"]),
         .executable(name: "tributary", targets: ["tributary"]),
     ],
     dependencies: [
@@ -58,6 +59,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Kafka client over SwiftNIO: connections, metadata, admin, producer, consumer.
+        .target(
+            name: "KafkaClient",
+            dependencies: [
+                "KafkaProtocol",
+                "Compression",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Fixtures, temp dirs and process helpers for tests; never used by executables.
         .target(
             name: "TributaryTestSupport",
@@ -97,6 +110,15 @@ let package = Package(
             name: "KafkaBrokerTests",
             dependencies: [
                 "KafkaBroker", "KafkaProtocol", "TributaryTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KafkaClientTests",
+            dependencies: [
+                "KafkaClient", "KafkaBroker", "KafkaProtocol", "TributaryTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
