@@ -10,7 +10,10 @@ extension KafkaProducer {
                 let now = clock.now
                 let work = core.lock.withLock { core.collectWork(now: now, configuration: configuration) }
                 afterStateChange()
-                if work.finished { break }
+                if work.finished {
+                    group.cancelAll()  // ends the wake-up timers
+                    break
+                }
                 if work.initProducerId {
                     group.addTask { await self.initializeIdentity() }
                 }
