@@ -22,7 +22,11 @@ extension KafkaProducer {
                 }
                 for plan in work.requests {
                     guard let request = encodeRequest(plan) else { continue }
-                    group.addTask { await self.execute(request, plan: plan) }
+                    // Requests to one node must reach its socket in the order they were planned
+                    // (sequence order): the connection is readied here, and the child task runs
+                    // at once on this thread up to the write.
+                    await transport.prepare(node: plan.node)
+                    group.addImmediateTask { await self.execute(request, plan: plan) }
                 }
                 if !work.requests.isEmpty { continue }  // maybe more to send at once
                 if let deadline = work.nextWake {
@@ -142,6 +146,7 @@ extension KafkaProducer {
             let identity = try await transport.initProducerId()
             core.lock.withLock { core.install(identity: identity) }
         } catch {
+            core.lock.withLock { core.identityError = error }
             try? await Task.sleep(for: configuration.retryBackoff)
             core.lock.withLock { core.initializingIdentity = false }
         }

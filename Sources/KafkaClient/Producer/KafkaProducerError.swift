@@ -12,8 +12,11 @@ public struct KafkaProducerError: Error, Hashable, Sendable, CustomStringConvert
         case producerFenced(KafkaErrorCode)
         /// Not acknowledged within the delivery timeout.
         case timedOut
-        /// Connection, metadata or request failure talking to the cluster.
+        /// Connection, metadata or request failure talking to the cluster (retried).
         case transport
+        /// The client layer refused the request for good (unsupported version, authentication,
+        /// shut down).
+        case client
         /// The topic does not exist (or is not visible) in the cluster.
         case unknownTopic
         /// The record itself cannot be sent (partition out of range, too large).

@@ -50,11 +50,11 @@ extension ProducerCore {
                     var queue = topics.values[slot].partitions[index]
                     while queue.hasReady, queue.ready[queue.readyHead].createdAt + timeout <= now {
                         let batch = queue.popReady()
-                        expired.append((batch, Self.timeoutError(batch, timeout)))
+                        expired.append((batch, timeoutError(batch, timeout)))
                     }
                     for batch in queue.outstanding where batch.phase == .retry && batch.createdAt + timeout <= now {
                         batch.phase = .done  // not re-sent; finished below
-                        expired.append((batch, Self.timeoutError(batch, timeout)))
+                        expired.append((batch, timeoutError(batch, timeout)))
                     }
                     if queue.hasReady { wake(at: queue.ready[queue.readyHead].createdAt + timeout) }
                     topics.values[slot].partitions[index] = queue
@@ -94,8 +94,9 @@ extension ProducerCore {
         return work
     }
 
-    private static func timeoutError(_ batch: ProducerBatch, _ timeout: Duration) -> KafkaProducerError {
-        let cause = batch.lastError.map { "; last error: \($0.message)" } ?? ""
+    private func timeoutError(_ batch: ProducerBatch, _ timeout: Duration) -> KafkaProducerError {
+        var cause = batch.lastError.map { "; last error: \($0.message)" } ?? ""
+        if cause.isEmpty, needsIdentity, let identityError { cause = "; no producer id: \(identityError.message)" }
         return KafkaProducerError(
             .timedOut,
             "\(batch.recordCount) records for \(batch.topic)-\(batch.partition) not acknowledged within \(timeout)\(cause)")

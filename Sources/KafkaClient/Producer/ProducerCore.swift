@@ -28,6 +28,8 @@ final class ProducerCore: @unchecked Sendable {
     /// Idempotent and without a usable identity (first start, or after a sequence gap).
     var needsIdentity: Bool
     var initializingIdentity = false
+    /// Why the last InitProducerId failed, for the errors of batches that time out meanwhile.
+    var identityError: KafkaProducerError?
     /// Produce requests awaiting an answer, per node.
     var requestsInFlight: [Int32: Int] = [:]
     var totalRequestsInFlight = 0

@@ -37,10 +37,22 @@ public protocol ProducerTransport: Sendable {
     func route(topic: String, refresh: Bool) async throws(KafkaProducerError) -> ProducerTopicRoute
     /// A new producer identity (InitProducerId without a transactional id).
     func initProducerId() async throws(KafkaProducerError) -> ProducerIdentity
+    /// Readies the connection to `node` (connecting if needed), so that a following `produce`
+    /// can write without waiting. Failures surface in `produce`.
+    func prepare(node: Int32) async
     /// Sends `request` to the leader `node`; `nil` when `request.acks` is 0 (no response).
+    ///
+    /// After `prepare(node:)`, the request must be written before the first suspension point:
+    /// the producer starts requests to a node in sequence order and relies on them reaching the
+    /// socket in that order (idempotence).
     ///
     /// - Throws: `.transport` when the request could not be sent or answered.
     func produce(_ request: ProduceRequest, toNode node: Int32) async throws(KafkaProducerError) -> ProduceResponse?
     /// Releases connections the transport owns.
     func shutdown() async
+}
+
+extension ProducerTransport {
+    /// Nothing to ready by default.
+    public func prepare(node: Int32) async {}
 }
