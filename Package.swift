@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // System libraries from Debian's -dev packages (module maps only).
@@ -48,11 +50,23 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // SASL (PLAIN, SCRAM-SHA-256/512) mechanics and TLS context builders, shared by broker and client.
+        .target(
+            name: "KafkaSecurity",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The embedded single-node broker: partition logs, groups, the network server.
         .target(
             name: "KafkaBroker",
             dependencies: [
                 "KafkaProtocol",
+                "KafkaSecurity",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -65,8 +79,10 @@ let package = Package(
             dependencies: [
                 "KafkaProtocol",
                 "Compression",
+                "KafkaSecurity",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -83,6 +99,8 @@ let package = Package(
             dependencies: [
                 "KafkaProtocol",
                 "KafkaBroker",
+                "KafkaClient",
+                "KafkaSecurity",
                 "Compression",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -109,7 +127,7 @@ let package = Package(
         .testTarget(
             name: "KafkaBrokerTests",
             dependencies: [
-                "KafkaBroker", "KafkaProtocol", "TributaryTestSupport",
+                "KafkaBroker", "KafkaProtocol", "KafkaSecurity", "TributaryTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
@@ -118,9 +136,20 @@ let package = Package(
         .testTarget(
             name: "KafkaClientTests",
             dependencies: [
-                "KafkaClient", "KafkaBroker", "KafkaProtocol", "TributaryTestSupport",
+                "KafkaClient", "KafkaBroker", "KafkaProtocol", "KafkaSecurity", "TributaryTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KafkaSecurityTests",
+            dependencies: [
+                "KafkaSecurity", "TributaryTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: swiftSettings
         ),

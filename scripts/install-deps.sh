@@ -5,7 +5,7 @@
 # Idempotent: skips apt-get when everything is already there.
 set -euo pipefail
 
-debs=(zlib1g-dev liblz4-dev libzstd-dev libsnappy-dev pkg-config kcat lz4 zstd gzip)
+debs=(zlib1g-dev liblz4-dev libzstd-dev libsnappy-dev pkg-config kcat lz4 zstd gzip openssl)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

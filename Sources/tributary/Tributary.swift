@@ -6,6 +6,6 @@ struct Tributary: AsyncParsableCommand {
         commandName: "tributary",
         abstract: "Ship logs through Kafka and search them.",
         version: "0.1.0",
-        subcommands: [BatchCommand.self, BrokerCommand.self]
+        subcommands: [BatchCommand.self, BrokerCommand.self, KafkaCommand.self]
     )
 }

@@ -139,6 +139,21 @@ struct ConnectionTests {
         #expect(Set(ids).count == count, "every request has its own correlation id")
     }
 
+    @Test("sendWithoutResponse writes the request and leaves the pipeline in step")
+    func sendWithoutResponse() async throws {
+        let fake = try await FakeBroker.start { request in
+            if case .produce = request.request { return .drop }  // acks=0: brokers send nothing
+            return .respond(MetadataResponse())
+        }
+        defer { Task { await fake.stop() } }
+        let connection = try await KafkaBrokerConnection.connect(to: fake.address, configuration: Self.configuration(fake.address))
+        defer { Task { await connection.close() } }
+        try await connection.sendWithoutResponse(ProduceRequest(acks: 0, timeoutMs: 1000, topicData: []))
+        _ = try await connection.send(MetadataRequest(topics: []))
+        #expect(fake.received.map(\.apiKey) == [.apiVersions, .produce, .metadata])
+        #expect(fake.received[1].apiVersion == 12)
+    }
+
     @Test("a request without an answer times out and closes the connection")
     func requestTimeout() async throws {
         let fake = try await FakeBroker.start { _ in .drop }

@@ -110,9 +110,7 @@ struct MetadataRoutingTests {
     @Test("unknown topics carry their error; forceRefresh and age refresh the cache")
     func cacheRefresh() async throws {
         let fakes = try await Self.startCluster()
-        var configuration = Self.configuration(fakes)
-        configuration.metadataMaxAge = .milliseconds(100)
-        let cluster = KafkaCluster(configuration: configuration)
+        let cluster = KafkaCluster(configuration: Self.configuration(fakes))
         let metadata = try await cluster.metadata(topics: [Self.topic, "missing"])
         #expect(metadata.topics["missing"]?.error == .unknownTopicOrPartition)
         #expect(Self.metadataRequests(fakes) == 1)
@@ -123,10 +121,33 @@ struct MetadataRoutingTests {
         #expect(Self.metadataRequests(fakes) == 2)
         _ = try await cluster.metadata(topics: [Self.topic], forceRefresh: true)
         #expect(Self.metadataRequests(fakes) == 3)
+        await cluster.shutdown()
+
+        var configuration = Self.configuration(fakes)
+        configuration.metadataMaxAge = .milliseconds(50)
+        let aging = KafkaCluster(configuration: configuration)
+        _ = try await aging.metadata(topics: [Self.topic])
         try await waitUntil("the cached metadata ages out") {
-            _ = try await cluster.metadata(topics: [Self.topic])
-            return Self.metadataRequests(fakes) == 4
+            _ = try await aging.metadata(topics: [Self.topic])
+            return Self.metadataRequests(fakes) >= 5
         }
+        await aging.shutdown()
+        await fakes.stop()
+    }
+
+    @Test("concurrent callers with a stale cache share one Metadata fetch")
+    func concurrentRefreshCoalesces() async throws {
+        let fakes = try await Self.startCluster()
+        let cluster = KafkaCluster(configuration: Self.configuration(fakes))
+        _ = try await cluster.metadata(topics: [Self.topic])
+        await cluster.invalidateMetadata()
+        try await withThrowingTaskGroup(of: Int32?.self) { group in
+            for partition in Int32(0)..<20 {
+                group.addTask { try await cluster.metadata(topics: [Self.topic]).leader(topic: Self.topic, partition: partition % 3) }
+            }
+            for try await leader in group { #expect(leader != nil) }
+        }
+        #expect(Self.metadataRequests(fakes) == 2)
         await cluster.shutdown()
         await fakes.stop()
     }

@@ -2,6 +2,9 @@ public import KafkaProtocol
 public import Logging
 public import NIOCore
 import NIOPosix
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One TCP connection to one broker, after ApiVersions negotiation.
 ///
@@ -125,7 +128,25 @@ public final class KafkaBrokerConnection: Sendable {
         do {
             return try await bootstrap.connect(host: address.host, port: address.port).get()
         } catch {
-            throw KafkaClientError(.connectionFailed, "cannot connect to broker \(name): \(error)")
+            throw KafkaClientError(.connectionFailed, "cannot connect to broker \(name): \(Self.describeConnectError(error))")
+        }
+    }
+
+    /// NIO's connect errors in a few words: `Connection refused`, `connect timed out after 10000 ms`.
+    private static func describeConnectError(_ error: any Error) -> String {
+        switch error {
+        case let error as NIOConnectionError:
+            if let dns = error.dnsAAAAError ?? error.dnsAError, error.connectionErrors.isEmpty {
+                return "cannot resolve \(error.host): \(dns)"
+            }
+            let causes = error.connectionErrors.map { Self.describeConnectError($0.error) }
+            return causes.isEmpty ? "\(error)" : Array(Set(causes)).sorted().joined(separator: "; ")
+        case let error as IOError:
+            return String(cString: strerror(error.errnoCode))
+        case ChannelError.connectTimeout(let timeout):
+            return "connect timed out after \(timeout.nanoseconds / 1_000_000) ms"
+        default:
+            return "\(error)"
         }
     }
 

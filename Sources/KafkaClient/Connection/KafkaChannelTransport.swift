@@ -75,7 +75,7 @@ struct KafkaChannelTransport: Sendable {
     }
 
     private func encode<R: KafkaRequestMessage>(_ request: R, version: Int16) throws(KafkaClientError) -> ByteBuffer {
-        var frame = self.channel.allocator.buffer(capacity: 256)
+        var frame = self.channel.allocator.buffer(capacity: Self.frameCapacity(for: request))
         let header = KafkaRequestHeader(apiKey: R.apiKey, apiVersion: version, correlationId: 0, clientId: self.clientID)
         do {
             try KafkaFrame.encodeRequest(request, header: header, into: &frame)
@@ -84,5 +84,17 @@ struct KafkaChannelTransport: Sendable {
                 .invalidRequest, "cannot encode \(R.apiKey.name) v\(version) for broker \(self.broker): \(error)")
         }
         return frame
+    }
+
+    /// The initial frame capacity: Produce carries its record batches, so the frame is allocated
+    /// at their size plus room for names and headers and is never grown (copied) while encoding.
+    private static func frameCapacity<R: KafkaRequestMessage>(for request: R) -> Int {
+        guard let produce = request as? ProduceRequest else { return 256 }
+        var bytes = 128
+        for topic in produce.topicData {
+            bytes += 64 + topic.name.utf8.count
+            for partition in topic.partitionData { bytes += 32 + (partition.records?.readableBytes ?? 0) }
+        }
+        return bytes
     }
 }

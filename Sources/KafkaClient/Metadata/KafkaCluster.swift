@@ -26,6 +26,8 @@ public actor KafkaCluster {
     /// When the whole topic list, and the broker list, were last fetched.
     private var allTopicsFetchedAt: ContinuousClock.Instant?
     private var brokersFetchedAt: ContinuousClock.Instant?
+    /// The Metadata fetch in progress, which callers with stale caches wait for before fetching.
+    private var refreshing: Task<KafkaClusterMetadata, any Error>?
 
     private var slots: [Int32: Slot] = [:]
     private var backoffs: [Int32: KafkaReconnectBackoff] = [:]
@@ -62,10 +64,24 @@ public actor KafkaCluster {
         topics: [String]?, allowAutoTopicCreation: Bool = false, forceRefresh: Bool = false
     ) async throws(KafkaClientError) -> KafkaClusterMetadata {
         try self.checkOpen()
-        if !forceRefresh && self.isFresh(topics: topics) { return self.cache }
-        let response = try await self.fetchMetadata(topics: topics, allowAutoTopicCreation: allowAutoTopicCreation)
-        self.merge(response, requested: topics)
-        return self.cache
+        if !forceRefresh {
+            if self.isFresh(topics: topics) { return self.cache }
+            // Many callers go stale at once (after invalidateMetadata); let one fetch run, then
+            // look again: it often brought what the others need.
+            if let running = self.refreshing {
+                _ = await running.result
+                if self.isFresh(topics: topics) { return self.cache }
+            }
+        }
+        // The task merges before it completes, so its waiters find the cache updated.
+        let fetch = Task {
+            let response = try await self.fetchMetadata(topics: topics, allowAutoTopicCreation: allowAutoTopicCreation)
+            self.merge(response, requested: topics)
+            return self.cache
+        }
+        self.refreshing = fetch
+        defer { if self.refreshing == fetch { self.refreshing = nil } }
+        return try await Self.value(of: fetch)
     }
 
     /// Marks all cached metadata stale; the next ``metadata(topics:allowAutoTopicCreation:forceRefresh:)``
@@ -259,13 +275,14 @@ public actor KafkaCluster {
         }
     }
 
-    private static func value(of task: Task<KafkaBrokerConnection, any Error>) async throws(KafkaClientError) -> KafkaBrokerConnection {
+    /// The task's value; errors other than ``KafkaClientError`` mean it was cancelled.
+    private static func value<T: Sendable>(of task: Task<T, any Error>) async throws(KafkaClientError) -> T {
         do {
             return try await task.value
         } catch let error as KafkaClientError {
             throw error
         } catch {
-            throw KafkaClientError(.shutdown, "connecting was cancelled: \(error)")
+            throw KafkaClientError(.shutdown, "cancelled: \(error)")
         }
     }
 
