@@ -132,8 +132,8 @@ public final class KafkaProducer: Sendable {
                 throw error
             case .needsRoute:
                 try await learnRoute(topic: topic)
-            case .bufferFull:
-                await waitForBufferSpace()
+            case .bufferFull(let size):
+                await waitForBufferSpace(size)
             }
         }
     }
@@ -161,10 +161,11 @@ public final class KafkaProducer: Sendable {
         }
     }
 
-    private func waitForBufferSpace() async {
+    /// Waits until a record of `size` buffer bytes fits (or the producer closes).
+    private func waitForBufferSpace(_ size: Int) async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let resumeNow = core.lock.withLock { () -> Bool in
-                if core.bufferedBytes < configuration.bufferBytes || core.closed { return true }
+                if core.hasSpace(for: size, bufferBytes: configuration.bufferBytes) || core.closed { return true }
                 core.spaceWaiters.append(continuation)
                 return false
             }

@@ -54,7 +54,8 @@ final class ProducerCore: @unchecked Sendable {
         /// Appended; wake the sender when a batch was closed or a new one opened.
         case appended(wakeSender: Bool)
         case needsRoute
-        case bufferFull
+        /// The record (of this many buffer bytes) does not fit the buffer now.
+        case bufferFull(Int)
         case failed(KafkaProducerError)
     }
 
@@ -120,13 +121,13 @@ final class ProducerCore: @unchecked Sendable {
             ofRecordWithTimestamp: timestamp, keyLength: key?.readableBytes, valueLength: value?.readableBytes,
             headers: headers)
         // A record bigger than the whole buffer is still accepted when nothing else is buffered.
-        if bufferedBytes > 0 && bufferedBytes + size > configuration.bufferBytes {
+        if !hasSpace(for: size, bufferBytes: configuration.bufferBytes) {
             if batch.recordCount == 0 {
                 // Do not leave an empty open batch behind.
                 state.partitions[index].open = nil
                 recycle(batch)
             }
-            return .bufferFull
+            return .bufferFull(size)
         }
         builder.append(timestamp: timestamp, key: key, value: value, headers: headers)
         if let waiter { batch.waiters.append((batch.tokens.count, waiter)) }
@@ -229,6 +230,12 @@ final class ProducerCore: @unchecked Sendable {
         batch.bufferedBytes = 0
         recycle(batch)
         batch.encoded = nil
+    }
+
+    /// Whether a record of `size` buffer bytes fits now (a record larger than the whole buffer
+    /// fits an empty one).
+    func hasSpace(for size: Int, bufferBytes: Int) -> Bool {
+        bufferedBytes == 0 || bufferedBytes + size <= bufferBytes
     }
 
     /// Continuations to resume after the lock is released: sends waiting for space, flushes done.
