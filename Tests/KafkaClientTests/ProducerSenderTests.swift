@@ -29,16 +29,6 @@ final class ProducerReportLog: Sendable {
     var deliveredTokenCount: Int { reports.filter(\.isSuccess).reduce(0) { $0 + $1.tokens.count } }
 }
 
-/// Polls `condition` every 10 ms until it holds or `seconds` pass.
-func producerEventually(seconds: Double = 10, _ condition: () async -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-    while ContinuousClock.now < deadline {
-        if await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(10))
-    }
-    return await condition()
-}
-
 func bytes(_ text: String) -> ByteBuffer { ByteBuffer(string: text) }
 
 @Suite("Producer: sender against a scripted cluster")
@@ -166,7 +156,7 @@ struct ProducerSenderTests {
             }
         }
         // The sender fills the buffer, then stays suspended while the broker is stalled.
-        #expect(await producerEventually { producer.bufferedBytes > bufferBytes - 200 })
+        try await waitUntil("the buffer is full") { producer.bufferedBytes > bufferBytes - 200 }
         let stuckAt = accepted.withLockedValue { $0 }
         #expect(stuckAt < 1000)
         #expect(producer.bufferedBytes <= bufferBytes)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Dispatch
+import Foundation
 import KafkaClient
 import KafkaProtocol
 import NIOConcurrencyHelpers
