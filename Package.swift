@@ -89,6 +89,15 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The systemd journal through libsystemd's sd_journal API, loaded at run time with dlopen (no link dependency).
+        .target(
+            name: "SystemdJournal",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Fixtures, temp dirs and process helpers for tests; never used by executables.
         .target(
             name: "TributaryTestSupport",
@@ -188,6 +197,15 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SystemdJournalTests",
+            dependencies: [
+                "SystemdJournal", "TributaryTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

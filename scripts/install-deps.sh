@@ -17,6 +17,19 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+# systemd-journal-remote turns journal export-format fixtures into journal files
+# for the SystemdJournal tests. Pinned to the installed systemd's version when
+# that version is available, so installing it never upgrades systemd itself.
+if [ ! -x /lib/systemd/systemd-journal-remote ]; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  pkg=systemd-journal-remote
+  v=$(dpkg-query -W -f='${Version}' libsystemd-shared 2>/dev/null || true)
+  if [ -n "$v" ] && apt-cache madison "$pkg" 2>/dev/null | grep -qF "| $v |"; then pkg="$pkg=$v"; fi
+  echo "install-deps: apt-get install $pkg" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$pkg" >/dev/null
+fi
+
 # kafka-python and the codec modules it uses (lz4 frames, zstd, snappy).
 if ! python3 -c 'import kafka, lz4.frame, zstandard, snappy' 2>/dev/null; then
   echo "install-deps: pip install kafka-python and codecs" >&2
