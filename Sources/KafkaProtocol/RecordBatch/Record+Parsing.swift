@@ -183,12 +183,128 @@ extension RecordParser {
         else { return nil }
         record.headerCount = headerCount
         record.headersStart = index
-        for _ in 0..<headerCount {
-            guard let header = parseHeader(bytes, at: index, end: end) else { return nil }
+        guard headersEnd(bytes, count: headerCount, at: index, recordEnd: end) else { return nil }
+        return record
+    }
+
+    /// Whether `count` valid headers start at `offset` and end exactly at `recordEnd` (the checks of
+    /// `readRecordFields` after `headersCount`).
+    @inlinable
+    @inline(__always)
+    static func headersEnd(_ bytes: UnsafeRawBufferPointer, count: Int, at offset: Int, recordEnd: Int) -> Bool {
+        var index = offset
+        for _ in 0..<count {
+            guard let header = parseHeader(bytes, at: index, end: recordEnd) else { return false }
             index = header.end
         }
-        guard index == end else { return nil }
+        return index == recordEnd
+    }
+
+    /// `parseRecord` for the common record, with fewer instructions: a length of at most 2 bytes and
+    /// a body of at least 12 bytes, timestampDelta, offsetDelta and keyLength of at most 3 bytes each,
+    /// at least 3 bytes after the key, a headersCount of 1 byte. `nil` for anything else, *including
+    /// valid records of another shape*: the caller then runs `parseRecord`, which decides.
+    ///
+    /// Why it is cheaper (callgrind, `codec-bench --phase decode`): `parseRecord` checks the bytes
+    /// left before each byte of each varint and traps on overflow in its index arithmetic. Here one
+    /// check up front (body ≥ 12 bytes) covers the first four fields (at most 1 + 3 + 3 + 3 = 10
+    /// bytes), one more (≥ 3 bytes after the key) the value's length, and all index arithmetic stays
+    /// below `bytes.count` by those checks, so it wraps (`&+`) instead of checking. Every record it
+    /// accepts passes `parseRecord` with the same fields (same length checks, same varint decoding).
+    @inlinable
+    @inline(__always)
+    static func parseCommonRecord(_ bytes: UnsafeRawBufferPointer, base: UnsafeRawPointer, at offset: Int) -> RawRecord? {
+        let count = bytes.count
+        // offset <= count (the caller's loop), so `count &- offset` cannot wrap.
+        guard count &- offset >= 2 else { return nil }
+        var p = base + offset
+        let l0 = UInt32(p.load(as: UInt8.self))
+        let rawLength: UInt32
+        if l0 < 0x80 {
+            rawLength = l0
+            p += 1
+        } else {
+            let l1 = UInt32(p.load(fromByteOffset: 1, as: UInt8.self))
+            guard l1 < 0x80 else { return nil }
+            rawLength = (l0 & 0x7f) | (l1 << 7)
+            p += 2
+        }
+        let length = Int(zigzag(rawLength))
+        var index = p - base
+        guard length >= 12, length <= count &- index else { return nil }
+        let end = index &+ length
+        var record = RawRecord()
+        record.end = end
+        record.attributes = Int8(bitPattern: p.load(as: UInt8.self))
+        p += 1
+        guard let timestampDelta = loadShortVarint(&p), let offsetDelta = loadShortVarint(&p),
+            let rawKeyLength = loadShortVarint(&p)
+        else { return nil }
+        record.timestampDelta = Int64(zigzag(timestampDelta))
+        record.offsetDelta = zigzag(offsetDelta)
+        let keyLength = Int(zigzag(rawKeyLength))
+        index = p - base
+        record.keyStart = index
+        record.keyLength = keyLength
+        guard skipNullableBytes(length: keyLength, index: &index, end: end) else { return nil }
+        // Three bytes left: the value length's up to 3 bytes can be loaded.
+        guard end &- index >= 3 else { return nil }
+        p = base + index
+        guard let rawValueLength = loadShortVarint(&p) else { return nil }
+        let valueLength = Int(zigzag(rawValueLength))
+        index = p - base
+        record.valueStart = index
+        record.valueLength = valueLength
+        guard skipNullableBytes(length: valueLength, index: &index, end: end) else { return nil }
+        guard index < end else { return nil }
+        let countByte = UInt32(base.load(fromByteOffset: index, as: UInt8.self))
+        guard countByte < 0x80 else { return nil }
+        let headerCount = Int(zigzag(countByte))
+        index &+= 1
+        guard headerCount >= 0, headerCount <= (end &- index) / 2 else { return nil }
+        record.headerCount = headerCount
+        record.headersStart = index
+        // Most records have no headers; `headersEnd` is not always inlined (a call per record).
+        guard headerCount == 0 ? index == end : headersEnd(bytes, count: headerCount, at: index, recordEnd: end)
+        else { return nil }
         return record
+    }
+
+    /// Moves `index` (≤ `end`) past a nullable field of `length` bytes (-1 = null) if it ends by `end`.
+    @inlinable
+    @inline(__always)
+    static func skipNullableBytes(length: Int, index: inout Int, end: Int) -> Bool {
+        guard length >= -1, length <= end &- index else { return false }
+        index &+= max(length, 0)
+        return true
+    }
+
+    /// An unsigned LEB128 of 1 to 3 bytes at `pointer` (which the caller has checked are readable),
+    /// moving `pointer` past it; `nil` (pointer unmoved) if longer.
+    @inlinable
+    @inline(__always)
+    static func loadShortVarint(_ pointer: inout UnsafeRawPointer) -> UInt32? {
+        let b0 = UInt32(pointer.load(as: UInt8.self))
+        if b0 < 0x80 {
+            pointer += 1
+            return b0
+        }
+        let b1 = UInt32(pointer.load(fromByteOffset: 1, as: UInt8.self))
+        if b1 < 0x80 {
+            pointer += 2
+            return (b0 & 0x7f) | (b1 << 7)
+        }
+        let b2 = UInt32(pointer.load(fromByteOffset: 2, as: UInt8.self))
+        guard b2 < 0x80 else { return nil }
+        pointer += 3
+        return (b0 & 0x7f) | ((b1 & 0x7f) << 7) | (b2 << 14)
+    }
+
+    /// Zig-zag decoding of 32 bits.
+    @inlinable
+    @inline(__always)
+    static func zigzag(_ value: UInt32) -> Int32 {
+        Int32(bitPattern: (value >> 1) ^ (0 &- (value & 1)))
     }
 
     /// Parses one header (non-null key, nullable value) at `offset`, ending at or before `end`
@@ -328,12 +444,24 @@ extension RecordParser {
         }
         let batch = BatchContext(header)
         let lastOffsetDelta = header.lastOffsetDelta
+        /// After the last record: no bytes may remain.
+        func finish(visited: Int, offset: Int) throws(KafkaDecodingError) -> Int {
+            guard offset == payload.readableBytes else {
+                throw KafkaDecodingError(
+                    .trailingBytes, context: "RecordBatch.records",
+                    detail: "\(payload.readableBytes - offset) bytes after the \(count) records the batch declares")
+            }
+            return visited
+        }
         return try payload.withUnsafeReadableBytes { bytes throws -> Int in
             var offset = 0
             var previousDelta: Int32 = -1
             var visited = 0
+            // `count` > 0 records need bytes (checked above), so `base` is only nil with nothing to visit.
+            guard let base = bytes.baseAddress else { return try finish(visited: 0, offset: 0) }
             while visited < count {
-                guard let raw = parseRecord(bytes, at: offset), let base = bytes.baseAddress,
+                // The common record's fast path first, then the general parser, which decides.
+                guard let raw = parseCommonRecord(bytes, base: base, at: offset) ?? parseRecord(bytes, at: offset),
                     raw.offsetDelta > previousDelta, raw.offsetDelta <= lastOffsetDelta
                 else {
                     try describeInvalidRecord(
@@ -354,12 +482,7 @@ extension RecordParser {
                         headerBytes: UnsafeRawBufferPointer(start: base + raw.headersStart, count: raw.end - raw.headersStart)))
                 if !keep { return visited }
             }
-            guard offset == bytes.count else {
-                throw KafkaDecodingError(
-                    .trailingBytes, context: "RecordBatch.records",
-                    detail: "\(bytes.count - offset) bytes after the \(count) records the batch declares")
-            }
-            return visited
+            return try finish(visited: visited, offset: offset)
         }
     }
 
