@@ -5,6 +5,6 @@ struct KafkaCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kafka",
         abstract: "Administer topics on, produce to and consume from any Kafka-compatible broker.",
-        subcommands: [KafkaTopicsCommand.self, KafkaConsumeCommand.self]
+        subcommands: [KafkaTopicsCommand.self, KafkaProduceCommand.self, KafkaConsumeCommand.self]
     )
 }
