@@ -64,7 +64,8 @@ mkdir -p "$work/state"
   echo "    paths:"
   for f in "${logs[@]}"; do echo "      - \"$f\""; done
 } > "$work/agent.yaml"
-"$agent" --config "$work/agent.yaml" --check-config | head -n 1
+"$agent" --config "$work/agent.yaml" --check-config > "$work/check-config.out"
+head -n 1 "$work/check-config.out"
 "$agent" --config "$work/agent.yaml" 2> "$work/agent.log" &
 agent_pid=$!
 expected=$(cat "${logs[@]}" | wc -l)

@@ -131,6 +131,7 @@ final class ShipEndToEndTests {
                 originOfValue[record.value] = record.origin
             }
         }
+        print("ship-e2e: kill -9 x4: \(records.count) records for \(written.count) lines (\(records.count - originOfValue.count) re-sent copies)")
         #expect(mismatched.isEmpty, "duplicates with another origin: \(mismatched.prefix(5))")
         let same = Set(records.map(\.value)) == Set(written)
         #expect(same, "every line, nothing else")
@@ -159,6 +160,7 @@ final class ShipEndToEndTests {
             samples += 1
             return false
         }
+        print("ship-e2e: agent RSS \(baseline) KiB before the outage, peak \(peak) KiB while \(written.count - 1000) lines were appended during it")
         #expect(agent.process.isRunning, "the agent keeps running while the broker is down")
         #expect(peak - baseline < 24 * 1024, "RSS grew from \(baseline) KiB to \(peak) KiB during the outage")
         try broker.start()
