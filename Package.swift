@@ -130,6 +130,8 @@ let package = Package(
                 "CPCRE2",
                 "CAgentSystem",
                 "KafkaProtocol",
+                "KafkaClient",
+                "KafkaSecurity",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

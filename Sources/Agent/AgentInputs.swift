@@ -34,7 +34,13 @@ public final class AgentInputs {
 
     /// Polls every input until the task is cancelled, then saves positions and closes files.
     public func run() async {
-        while !Task.isCancelled {
+        await poll(until: { false })
+        shutdown()
+    }
+
+    /// Polls every input until the task is cancelled or `shouldStop` says so (checked between polls).
+    public func poll(until shouldStop: () -> Bool) async {
+        while !Task.isCancelled && !shouldStop() {
             var busy = false
             for input in fileInputs {
                 let outcome = input.poll()
@@ -42,6 +48,10 @@ public final class AgentInputs {
             }
             if busy { await Task.yield() } else { try? await Task.sleep(for: .milliseconds(50)) }
         }
+    }
+
+    /// Takes the acknowledgements that arrived, saves positions and closes every file.
+    public func shutdown() {
         for input in fileInputs { input.shutdown() }
     }
 }

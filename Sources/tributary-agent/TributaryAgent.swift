@@ -1,6 +1,7 @@
 import Agent
 import ArgumentParser
 import Dispatch
+import Foundation
 import Logging
 
 #if canImport(Glibc)
@@ -14,8 +15,10 @@ struct TributaryAgent: AsyncParsableCommand {
         commandName: "tributary-agent",
         abstract: "Tail log files and ship their lines to Kafka topics.",
         discussion: """
-            Exit status: 0 on success, 1 when the config has errors (each printed with file, line and key).
-            Shipping to Kafka lands with the producer; until then --dry-run prints lines to stdout instead.
+            Ships every input's lines to its topic; positions advance only over lines the brokers acknowledged.
+            SIGTERM/SIGINT stop reading, wait up to shutdown_timeout for deliveries, save positions and exit 0.
+            Exit status: 0 on success, 1 when the config has errors (each printed with file, line and key)
+            or the brokers refused records for good (positions stay at the last acknowledged line).
             """
     )
 
@@ -40,19 +43,28 @@ struct TributaryAgent: AsyncParsableCommand {
             print("\(config): OK\n\(loaded.summary)")
             return
         }
-        guard dryRun else {
-            printError("tributary-agent: shipping to Kafka is not built yet (the producer lands separately); use --dry-run or --check-config")
-            throw ExitCode(1)
-        }
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         let logger = Logger(label: "tributary-agent")
-        let task = Task {
-            // Built inside the task that polls them: inputs are owned by one task.
-            let inputs = AgentInputs(configuration: loaded, logger: logger) { _, inbox in
-                StdoutSink(acknowledgements: inbox)
+        let task: Task<Bool, Never>
+        if dryRun {
+            task = Task {
+                // Built inside the task that polls them: inputs are owned by one task.
+                let inputs = AgentInputs(configuration: loaded, logger: logger) { _, inbox in
+                    StdoutSink(acknowledgements: inbox)
+                }
+                logger.info("tributary-agent: dry run, \(inputs.fileInputs.count) file input(s); lines go to stdout")
+                await inputs.run()
+                return true
             }
-            logger.info("tributary-agent: dry run, \(inputs.fileInputs.count) file input(s); lines go to stdout")
-            await inputs.run()
+        } else {
+            let shipper: KafkaShipper
+            do {
+                shipper = try KafkaShipper(configuration: loaded, logger: logger)
+            } catch {
+                printError("tributary-agent: \(error.message)")
+                throw ExitCode(1)
+            }
+            task = Task { await Self.ship(loaded, through: shipper, logger: logger) }
         }
         let signals = [SIGTERM, SIGINT].map { signal in
             Glibc.signal(signal, SIG_IGN)
@@ -62,7 +74,39 @@ struct TributaryAgent: AsyncParsableCommand {
             return source
         }
         _ = signals
-        await task.value
+        guard await task.value else { throw ExitCode(1) }
+    }
+
+    /// Reads and ships until cancelled (SIGTERM/SIGINT) or shipping fails; then drains the producer within
+    /// the shutdown timeout and saves positions. Returns false when shipping failed.
+    private static func ship(_ configuration: AgentConfiguration, through shipper: KafkaShipper, logger: Logger) async -> Bool {
+        let inputs = AgentInputs(configuration: configuration, logger: logger) { index, inbox in
+            shipper.makeSink(input: index, acknowledgements: inbox)
+        }
+        let brokers = configuration.brokers.map(\.description).joined(separator: ",")
+        logger.info("tributary-agent: shipping \(inputs.fileInputs.count) file input(s) to \(brokers)")
+        let systemd = SystemdNotifier(environment: ProcessInfo.processInfo.environment)
+        systemd.notify("READY=1")
+        await inputs.poll(until: {
+            systemd.watchdogTick()
+            return shipper.fatalError != nil
+        })
+        systemd.notify("STOPPING=1")
+        if let reason = shipper.fatalError {
+            inputs.shutdown()
+            logger.critical("tributary-agent: exiting because shipping failed: \(reason)")
+            return false
+        }
+        logger.info("tributary-agent: stopping; waiting up to \(configuration.shutdownTimeout) for deliveries")
+        let drained = await shipper.drain(timeout: configuration.shutdownTimeout)
+        inputs.shutdown()
+        if drained {
+            await shipper.close()
+            logger.info("tributary-agent: everything read was delivered; positions saved")
+        } else {
+            logger.warning("tributary-agent: not everything read was delivered within \(configuration.shutdownTimeout); positions saved at the last acknowledged line (the rest is read again at the next start)")
+        }
+        return shipper.fatalError == nil
     }
 
     private func printError(_ text: String) {

@@ -22,6 +22,9 @@ public struct AgentConfiguration: Sendable {
     public var metricsListen: BrokerEndpoint?
     /// The inputs, in config order.
     public var inputs: [Input]
+    /// How long SIGTERM/SIGINT waits for the producer to deliver what was read before positions are saved.
+    /// Default: 10 s.
+    public var shutdownTimeout: Duration = .seconds(10)
 
     /// Record batch compression codecs.
     public enum Compression: String, Sendable, CaseIterable {

@@ -50,7 +50,7 @@ public enum AgentConfigurationLoader {
 
     private static let rootKeys: Set<String> = [
         "brokers", "host", "state_dir", "compression", "linger", "batch_bytes", "max_in_flight_bytes", "tls", "sasl",
-        "metrics", "inputs",
+        "metrics", "inputs", "shutdown_timeout",
     ]
 
     private static func readRoot(_ root: Node, _ r: inout ConfigNodeReader, defaultHost: String)
@@ -98,6 +98,10 @@ public enum AgentConfigurationLoader {
         if maxInFlight < batchBytes {
             r.report("max_in_flight_bytes", map["max_in_flight_bytes"] ?? root, "must be at least batch_bytes (\(batchBytes))")
         }
+        var shutdownTimeout = Duration.seconds(10)
+        if let node = map["shutdown_timeout"], let value = r.duration(node, "shutdown_timeout", range: .zero ... .seconds(600)) {
+            shutdownTimeout = value
+        }
         let tls = map["tls"].flatMap { ConfigNodeReader.isNull($0) ? nil : readTLS($0, &r) }
         let sasl = map["sasl"].flatMap { ConfigNodeReader.isNull($0) ? nil : readSASL($0, &r) }
         var metrics: BrokerEndpoint?
@@ -134,7 +138,7 @@ public enum AgentConfigurationLoader {
         return AgentConfiguration(
             brokers: brokers, host: host, stateDirectory: stateDirectory, compression: compression, linger: linger,
             batchBytes: batchBytes, maxInFlightBytes: maxInFlight, tls: tls, sasl: sasl, metricsListen: metrics,
-            inputs: inputs)
+            inputs: inputs, shutdownTimeout: shutdownTimeout)
     }
 
     private static func readTLS(_ node: Node, _ r: inout ConfigNodeReader) -> AgentConfiguration.TLS? {

@@ -191,6 +191,7 @@ public final class FileInput {
     /// after a restart (from the acknowledged offsets).
     public func shutdown() {
         sink.flush()
+        takeAcknowledgements()
         do {
             try savePositions()
         } catch {

@@ -9,6 +9,8 @@ public struct RecordEncoder {
     private let key: RecordKeyChoice
     private var headers = EncodedRecordHeaders(capacity: 512)
     private var origin = ByteBufferAllocator().buffer(capacity: 128)
+    private var hostKey: ByteBuffer?
+    private var sourceKey: (source: String, buffer: ByteBuffer)?
 
     public init(host: String, key: RecordKeyChoice) {
         self.host = host
@@ -20,6 +22,27 @@ public struct RecordEncoder {
 
     /// Appends `event` to `builder` as one record.
     public mutating func append(_ event: LineEvent, to builder: RecordBatchBuilder) {
+        let headers = self.headers(for: event)
+        var keyText: String?
+        switch key {
+        case .none: keyText = nil
+        case .host: keyText = host
+        case .source: keyText = event.source
+        }
+        event.value.withUnsafeReadableBytes { value in
+            if var keyText {
+                keyText.withUTF8 {
+                    builder.append(timestamp: event.readTimeMilliseconds, key: UnsafeRawBufferPointer($0), value: value, headers: headers)
+                }
+            } else {
+                builder.append(timestamp: event.readTimeMilliseconds, key: nil, value: value, headers: headers)
+            }
+        }
+    }
+
+    /// The headers of `event`'s record (`host`, `source`, `origin`, maybe `truncated`), built in storage reused
+    /// by the next call: use them before encoding the next event.
+    public mutating func headers(for event: LineEvent) -> EncodedRecordHeaders {
         var host = self.host
         var source = event.source
         origin.clear()
@@ -36,19 +59,23 @@ public struct RecordEncoder {
             var yes = "true"
             yes.withUTF8 { headers.append(key: "truncated", value: UnsafeRawBufferPointer($0)) }
         }
-        event.value.withUnsafeReadableBytes { value in
-            switch key {
-            case .none:
-                builder.append(timestamp: event.readTimeMilliseconds, key: nil, value: value, headers: headers)
-            case .host:
-                host.withUTF8 {
-                    builder.append(timestamp: event.readTimeMilliseconds, key: UnsafeRawBufferPointer($0), value: value, headers: headers)
-                }
-            case .source:
-                source.withUTF8 {
-                    builder.append(timestamp: event.readTimeMilliseconds, key: UnsafeRawBufferPointer($0), value: value, headers: headers)
-                }
-            }
+        return headers
+    }
+
+    /// The key of `event`'s record as the key choice says (nil for `none`); the host key and the last source
+    /// key are cached, so a run of events from one file allocates nothing.
+    public mutating func keyBuffer(for event: LineEvent) -> ByteBuffer? {
+        switch key {
+        case .none:
+            return nil
+        case .host:
+            if hostKey == nil { hostKey = ByteBufferAllocator().buffer(string: host) }
+            return hostKey
+        case .source:
+            if let cached = sourceKey, cached.source == event.source { return cached.buffer }
+            let buffer = ByteBufferAllocator().buffer(string: event.source)
+            sourceKey = (event.source, buffer)
+            return buffer
         }
     }
 
