@@ -109,18 +109,22 @@ public actor InMemoryLogStore: BrokerLogStore {
         guard let log = partitions[topic]?[safe: Int(partition)], log.nextOffset <= offset else { return }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { try? await Task.sleep(for: timeout) }
-            group.addTask { await self.waitForAppend(topic: topic, partition: partition) }
+            group.addTask { await self.waitForAppend(topic: topic, partition: partition, after: offset) }
             await group.next()
             group.cancelAll()
         }
     }
 
-    private func waitForAppend(topic: String, partition: Int32) async {
+    private func waitForAppend(topic: String, partition: Int32, after offset: Int64) async {
         nextWaiterId += 1
         let id = nextWaiterId
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                guard !Task.isCancelled, partitions[topic]?[safe: Int(partition)] != nil else { return continuation.resume() }
+                // Checked again here: an append may have run on the actor since `waitForData`'s check,
+                // and its wake-up found no waiter.
+                guard !Task.isCancelled, let log = partitions[topic]?[safe: Int(partition)], log.nextOffset <= offset else {
+                    return continuation.resume()
+                }
                 partitions[topic]![Int(partition)].waiters[id] = continuation
             }
         } onCancel: {

@@ -77,19 +77,28 @@ extension KafkaProducer {
         }
     }
 
-    /// Hands finished reports to the handler (in order) and resumes waiting sends and flushes.
+    /// Hands finished reports to the handler (in order), then resumes waiting sends and flushes.
+    ///
+    /// Reports go first: a `flush()` returns only after the handler has seen the report of every
+    /// record it waited for. Waiters are taken under the same lock hold that found no report left,
+    /// so a batch completing meanwhile (its report is queued before its records stop counting as
+    /// pending) cannot release a flush ahead of its report.
     func afterStateChange() {
-        let resumable = core.lock.withLock { core.takeResumable(bufferBytes: configuration.bufferBytes) }
-        resumable.forEach { $0.resume() }
-        reportLock.withLock {
-            let reports = core.lock.withLock { () -> [KafkaProducerDeliveryReport] in
-                defer { core.reports.removeAll(keepingCapacity: true) }
-                return core.reports
-            }
-            if let deliveryHandler {
-                for report in reports { deliveryHandler(report) }
+        let resumable = reportLock.withLock { () -> [CheckedContinuation<Void, Never>] in
+            while true {
+                let (reports, resumable) = core.lock.withLock {
+                    () -> ([KafkaProducerDeliveryReport], [CheckedContinuation<Void, Never>]) in
+                    if core.reports.isEmpty { return ([], core.takeResumable(bufferBytes: configuration.bufferBytes)) }
+                    defer { core.reports.removeAll(keepingCapacity: true) }
+                    return (core.reports, [])
+                }
+                if reports.isEmpty { return resumable }
+                if let deliveryHandler {
+                    for report in reports { deliveryHandler(report) }
+                }
             }
         }
+        resumable.forEach { $0.resume() }
     }
 
     /// Encodes the batches of `plan` that are not encoded yet and builds the request.
