@@ -168,6 +168,36 @@ struct ProducerSenderTests {
         await producer.close()
     }
 
+    @Test func trySendAcceptsOnlyWhatNeedsNoWaiting() async throws {
+        let cluster = ProducerTestCluster(topics: ["t": [0]])
+        await cluster.stall()
+        let bufferBytes = 8 * 1024
+        let producer = try KafkaProducer(
+            transport: cluster,
+            configuration: Self.configuration {
+                $0.bufferBytes = bufferBytes
+                $0.maxBatchBytes = 1024
+            })
+        let value = ByteBuffer(repeating: UInt8(ascii: "x"), count: 100)
+        // The topic's partitions are not known yet: nothing is accepted without a metadata lookup.
+        #expect(try producer.trySend(topic: "t", key: nil, value: value, token: 0) == false)
+        try await producer.send(topic: "t", key: nil, value: value, token: 0)
+        var accepted = 1
+        while try producer.trySend(topic: "t", key: nil, value: value, token: UInt64(accepted)) {
+            accepted += 1
+            try #require(accepted < 1000, "trySend kept accepting past the buffer")
+        }
+        // Refused only because the buffer is full; `send` would wait for space.
+        #expect(producer.bufferedBytes <= bufferBytes)
+        #expect(producer.bufferedBytes > bufferBytes - 200)
+        await cluster.resume()
+        await producer.flush()
+        #expect(await cluster.log("t", 0).count == accepted)
+        #expect(try producer.trySend(topic: "t", key: nil, value: value, token: UInt64(accepted)))
+        await producer.close()
+        #expect(throws: KafkaProducerError.self) { try producer.trySend(topic: "t", key: nil, value: value) }
+    }
+
     @Test func leaderMoveIsFollowedAfterMetadataRefresh() async throws {
         let cluster = ProducerTestCluster(topics: ["t": [0, 1, 2]])
         let log = ProducerReportLog()

@@ -113,17 +113,49 @@ public final class KafkaProducer: Sendable {
         }
     }
 
+    /// Accepts one record if that needs no waiting: returns false, accepting nothing, when the
+    /// buffer is full or the topic's partitions are not known yet (then call `send`). Lets a
+    /// tight loop skip an async call per record.
+    ///
+    /// - Throws: as `send`, for errors known without waiting.
+    public func trySend(
+        topic: String, partition: Int32? = nil, key: ByteBuffer?, value: ByteBuffer?,
+        headers: EncodedRecordHeaders? = nil, timestamp: Int64? = nil, token: UInt64 = 0
+    ) throws(KafkaProducerError) -> Bool {
+        let outcome = append(
+            topic: topic, partition: partition, key: key, value: value, headers: headers,
+            timestamp: timestamp ?? Self.nowMilliseconds(), token: token, waiter: nil)
+        switch outcome {
+        case .appended(let wakeSender):
+            if wakeSender { wakeSenderTask() }
+            return true
+        case .failed(let error):
+            throw error
+        case .needsRoute, .bufferFull:
+            return false
+        }
+    }
+
+    private func append(
+        topic: String, partition: Int32?, key: ByteBuffer?, value: ByteBuffer?, headers: EncodedRecordHeaders?,
+        timestamp: Int64, token: UInt64, waiter: CheckedContinuation<KafkaProducedRecord, any Error>?
+    ) -> ProducerCore.AppendOutcome {
+        core.lock.withLock { () -> ProducerCore.AppendOutcome in
+            core.append(
+                topic: topic, partition: partition, key: key, value: value, headers: headers, timestamp: timestamp,
+                token: token, waiter: waiter, configuration: configuration, now: clock.now)
+        }
+    }
+
     private func enqueue(
         topic: String, partition: Int32?, key: ByteBuffer?, value: ByteBuffer?, headers: EncodedRecordHeaders?,
         timestamp: Int64?, token: UInt64, waiter: CheckedContinuation<KafkaProducedRecord, any Error>?
     ) async throws(KafkaProducerError) -> Bool {
         let time = timestamp ?? Self.nowMilliseconds()
         while true {
-            let outcome = core.lock.withLock { () -> ProducerCore.AppendOutcome in
-                core.append(
-                    topic: topic, partition: partition, key: key, value: value, headers: headers, timestamp: time,
-                    token: token, waiter: waiter, configuration: configuration, now: clock.now)
-            }
+            let outcome = append(
+                topic: topic, partition: partition, key: key, value: value, headers: headers, timestamp: time,
+                token: token, waiter: waiter)
             switch outcome {
             case .appended(let wakeSender):
                 if wakeSender { wakeSenderTask() }

@@ -122,6 +122,9 @@ struct KafkaProduceCommand: AsyncParsableCommand {
         let reader = StandardInputReader()
         var buffer = ByteBufferAllocator().buffer(capacity: 1 << 20)
         let recordKey = key.map { ByteBuffer(string: $0) }
+        // Option values read once: each property-wrapper read costs more than sending a line.
+        let topic = topic
+        let partition = partition
         var lines = 0
         var bytes = 0
         var atEnd = false
@@ -138,9 +141,15 @@ struct KafkaProduceCommand: AsyncParsableCommand {
                 if length > 0, buffer.getInteger(at: newline - 1, as: UInt8.self) == UInt8(ascii: "\r") { length -= 1 }
                 let value = buffer.getSlice(at: buffer.readerIndex, length: length)
                 buffer.moveReaderIndex(forwardBy: lineLength + 1)
-                try await producer.send(
+                // The synchronous path first: an await per line costs more than the append.
+                if try !producer.trySend(
                     topic: topic, partition: partition, key: recordKey, value: value, timestamp: timestamp,
                     token: UInt64(lines))
+                {
+                    try await producer.send(
+                        topic: topic, partition: partition, key: recordKey, value: value, timestamp: timestamp,
+                        token: UInt64(lines))
+                }
                 lines += 1
                 bytes += length
             }
