@@ -49,7 +49,7 @@ if [ ! -s "$corpus" ]; then
     python3 ../shared/tools/gen-corpus --size "$size" --seed 1 > "$corpus.tmp"
     mv "$corpus.tmp" "$corpus"
 fi
-bytes=$(stat -c %s "$corpus")
+bytes=$(stat -L -c %s "$corpus")
 lines=$(wc -l < "$corpus")
 nonempty=$(grep -c -v '^$' "$corpus" || true)
 
