@@ -1,6 +1,5 @@
 import Agent
 import ArgumentParser
-import Dispatch
 import Foundation
 import Logging
 
@@ -45,6 +44,11 @@ struct TributaryAgent: AsyncParsableCommand {
         }
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         let logger = Logger(label: "tributary-agent")
+        // Signals are registered before anything is read: a stop requested from then on is kept in `stops`
+        // until the task below exists. `signals` is kept (and cancelled) until the run ends: see `SignalSources`
+        // for why that matters in release builds.
+        let (stops, stop) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let signals = await SignalSources.install([SIGTERM, SIGINT]) { _ in stop.yield() }
         let task: Task<Bool, Never>
         if dryRun {
             task = Task {
@@ -66,15 +70,13 @@ struct TributaryAgent: AsyncParsableCommand {
             }
             task = Task { await Self.ship(loaded, through: shipper, logger: logger) }
         }
-        let signals = [SIGTERM, SIGINT].map { signal in
-            Glibc.signal(signal, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signal, queue: .main)
-            source.setEventHandler { task.cancel() }
-            source.resume()
-            return source
+        let relay = Task {
+            for await _ in stops { task.cancel() }
         }
-        _ = signals
-        guard await task.value else { throw ExitCode(1) }
+        let shipped = await task.value
+        relay.cancel()
+        signals.cancel()
+        guard shipped else { throw ExitCode(1) }
     }
 
     /// Reads and ships until cancelled (SIGTERM/SIGINT) or shipping fails; then drains the producer within
@@ -98,10 +100,14 @@ struct TributaryAgent: AsyncParsableCommand {
             return false
         }
         logger.info("tributary-agent: stopping; waiting up to \(configuration.shutdownTimeout) for deliveries")
+        let clock = ContinuousClock()
+        let deadline = clock.now + configuration.shutdownTimeout
         let drained = await shipper.drain(timeout: configuration.shutdownTimeout)
         inputs.shutdown()
         if drained {
-            await shipper.close()
+            if !(await shipper.close(timeout: max(deadline - clock.now, .seconds(1)))) {
+                logger.warning("tributary-agent: the producer did not close within the shutdown timeout; exiting anyway")
+            }
             logger.info("tributary-agent: everything read was delivered; positions saved")
         } else {
             logger.warning("tributary-agent: not everything read was delivered within \(configuration.shutdownTimeout); positions saved at the last acknowledged line (the rest is read again at the next start)")

@@ -72,4 +72,27 @@ struct AgentBinaryTests {
         #expect(Self.lines(secondOut) == ["a4"], "nothing read twice after the restart")
         #expect(Set(Self.lines(firstOut)) == ["a1", "a2", "a3", "b1"])
     }
+
+    /// A last line without a newline is printed once the file stopped growing for `partial_line_timeout`, even
+    /// when nothing else is read afterwards (the sink is flushed for it).
+    @Test func lastLineWithoutNewlineShipsAfterThePartialLineTimeout() throws {
+        let directory = try TemporaryDirectory(prefix: "agent-binary-partial")
+        defer { directory.remove() }
+        let logs = "\(directory.path)/logs"
+        try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: "\(directory.path)/state", withIntermediateDirectories: true)
+        let config = "\(directory.path)/agent.yaml"
+        try Data("""
+            brokers: ["127.0.0.1:9092"]
+            state_dir: \(directory.path)/state
+            inputs:
+              - { type: file, topic: app, paths: ["\(logs)/*.log"], start_at: beginning, partial_line_timeout: 200ms }
+            """.utf8).write(to: URL(fileURLWithPath: config))
+        try LogWriter.append("\(logs)/a.log", "a1\na2 without newline")
+        let (process, stdout) = try Self.start(config: config, directory: directory.path, run: 1)
+        #expect(Self.wait { Self.lines(stdout) == ["a1", "a2 without newline"] }, "\(Self.lines(stdout))")
+        process.terminate()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+    }
 }

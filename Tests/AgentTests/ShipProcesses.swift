@@ -104,8 +104,45 @@ final class ShipAgent {
         return process.terminationStatus
     }
 
+    /// SIGTERM, then waits at most `seconds`: the exit status and how long the exit took, or nil when it was still
+    /// running then (it is killed with SIGKILL).
+    func terminate(within seconds: Double) -> (status: Int32, seconds: Double)? {
+        let start = ContinuousClock.now
+        process.terminate()
+        guard ShipWait.until(seconds: seconds, { !process.isRunning }) else {
+            kill9()
+            return nil
+        }
+        process.waitUntilExit()
+        let elapsed = ContinuousClock.now - start
+        return (process.terminationStatus, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+    }
+
+    /// Bytes the process has read from files and sockets (`rchar` in /proc/PID/io), nil once it exited.
+    var bytesRead: Int? {
+        guard let io = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/io", encoding: .utf8),
+            let line = io.split(separator: "\n").first(where: { $0.hasPrefix("rchar:") })
+        else { return nil }
+        return Int(line.dropFirst("rchar:".count).trimmingCharacters(in: .whitespaces))
+    }
+
     deinit {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+}
+
+/// The saved read offsets of a file input (`<state_dir>/files-<name>.json`) by path; empty when none was saved.
+enum ShipPositions {
+    static func offsets(stateDirectory: String, input: String) -> [String: Int] {
+        guard let data = FileManager.default.contents(atPath: "\(stateDirectory)/files-\(input).json"),
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let streams = object["streams"] as? [[String: Any]]
+        else { return [:] }
+        var offsets: [String: Int] = [:]
+        for stream in streams {
+            if let path = stream["path"] as? String, let offset = stream["offset"] as? Int { offsets[path] = offset }
+        }
+        return offsets
     }
 }
 

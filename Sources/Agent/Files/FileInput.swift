@@ -64,6 +64,12 @@ public final class FileInput {
     private var positionsDirty = false
     private var lastSave: ContinuousClock.Instant?
     private var readCursor = 0
+    /// Files found while every descriptor was in use, oldest first: attached as descriptors free up, without
+    /// waiting for the next rescan (10,000 files under a cap of 16 would otherwise take 625 rescans).
+    private var waitingForDescriptor: [DiscoveredFile] = []
+    private var waitingKeys = Set<FileKey>()
+    /// Set when a file could not get a descriptor; later new files of the same scan go straight to the queue.
+    private var descriptorsExhausted = false
 
     /// How long an unattached stream is remembered (to recognise a late copy or rename) before it is dropped.
     private let forgetAfterSeconds: Int64 = 7 * 24 * 3600
@@ -168,7 +174,8 @@ public final class FileInput {
             rescan(now: now)
         }
         readPass(now: now, outcome: &outcome)
-        applyTimeouts(now: now)
+        applyTimeouts(now: now, outcome: &outcome)
+        attachWaiting(now: now)
         if rescanRequested {
             // A stream detached during this poll: look for a copy of it (copytruncate) at once.
             rescan(now: now)
@@ -214,6 +221,7 @@ public final class FileInput {
 
     private func rescan(now: ContinuousClock.Instant) {
         rescanRequested = false
+        descriptorsExhausted = false
         nextRescan = now + configuration.rescanInterval
         for (directory, reason) in watcher.watch(discovery.directories()) {
             report(directory, "cannot watch directory: \(reason)")
@@ -245,7 +253,7 @@ public final class FileInput {
         scannedOnce = true
     }
 
-    private func consider(_ file: DiscoveredFile, now: ContinuousClock.Instant, wall: Int64) {
+    private func consider(_ file: DiscoveredFile, now: ContinuousClock.Instant, wall: Int64, fromQueue: Bool = false) {
         if let slot = attachedByKey[file.key], let stream = streams[slot] {
             stream.currentPath = file.path
             stream.lastSeen = wall
@@ -269,6 +277,10 @@ public final class FileInput {
             }
             detach(stream, reason: "was replaced (inode reused)", now: now, mayContinueInCopy: false)
             close(fd)
+        }
+        if descriptorsExhausted || (waitingKeys.contains(file.key) && !waitingForDescriptor.isEmpty && !fromQueue) {
+            enqueueWaiting(file)
+            return
         }
         guard let fd = openFile(file.path, expecting: file.key) else { return }
         reportedProblems[file.path] = nil
@@ -328,8 +340,12 @@ public final class FileInput {
     private func attach(_ stream: FileStream, fd: Int32, file: DiscoveredFile, now: ContinuousClock.Instant, wall: Int64) {
         if !hasDescriptorToSpare() {
             close(fd)
-            // No descriptor free: stay unattached; a later rescan tries again.
-            report(file.path, "open-files cap (\(configuration.maxOpenFiles)) reached; waiting", isError: false)
+            // No descriptor free: stay unattached and wait in the queue.
+            if waitingForDescriptor.isEmpty {
+                logger.warning("file input \(configuration.topic): open-files cap (\(configuration.maxOpenFiles)) reached; files wait for a descriptor (first: \(file.path))")
+            }
+            descriptorsExhausted = true
+            enqueueWaiting(file)
             return
         }
         stream.fd = fd
@@ -341,6 +357,27 @@ public final class FileInput {
         stream.lastSeen = wall
         stream.deleted = false
         attachedByKey[file.key] = stream.slot
+    }
+
+    private func enqueueWaiting(_ file: DiscoveredFile) {
+        if waitingKeys.insert(file.key).inserted { waitingForDescriptor.append(file) }
+    }
+
+    /// Attaches waiting files while descriptors can be had (an idle file is closed for each, oldest first);
+    /// stops at the first file that has to wait again. A file gone or replaced meanwhile is left to the rescan.
+    private func attachWaiting(now: ContinuousClock.Instant) {
+        guard !waitingForDescriptor.isEmpty else { return }
+        descriptorsExhausted = false
+        let wall = Self.wallSeconds()
+        var taken = 0
+        while taken < waitingForDescriptor.count, !descriptorsExhausted {
+            let file = waitingForDescriptor[taken]
+            taken += 1
+            waitingKeys.remove(file.key)
+            consider(file, now: now, wall: wall, fromQueue: true)
+        }
+        // Those that had to wait again were appended at the end; drop the ones handled.
+        waitingForDescriptor.removeFirst(taken)
     }
 
     /// Ends reading `stream` in its current file. A stream whose file was truncated may continue in a copy
@@ -371,8 +408,9 @@ public final class FileInput {
     }
 
     /// Closes the open file that has been idle longest (read to its end, nothing held); false if none can be.
+    /// A file not read since it was opened (`needsRead`) is not idle: its size is not known yet.
     private func closeOneIdleFile() -> Bool {
-        let idle = streams.values.filter { $0.isOpen && $0.holdsNothing && $0.readOffset >= $0.lastSize }
+        let idle = streams.values.filter { $0.isOpen && !$0.needsRead && $0.holdsNothing && $0.readOffset >= $0.lastSize }
         guard let victim = idle.min(by: { $0.lastGrowth < $1.lastGrowth }) else { return false }
         if victim.signatureStale { refreshSignature(victim) }
         victim.closeFile()
@@ -537,9 +575,12 @@ public final class FileInput {
         var joined: [SplitLine] = []
         stream.joiner?.flush { joined.append($0) }
         for event in joined { send(event, from: stream, readTime: readTime, outcome: &outcome) }
+        if outcome.eventsSent > 0 { sink.flush() }
     }
 
-    private func applyTimeouts(now: ContinuousClock.Instant) {
+    /// Ships held partial lines and multiline events that are due (counted in `outcome`, so the poll flushes the
+    /// sink), detaches deleted files read to their end and closes idle ones.
+    private func applyTimeouts(now: ContinuousClock.Instant, outcome: inout PollOutcome) {
         for stream in streams.values where stream.attached {
             let idle = now - stream.lastGrowth
             let atEnd = stream.readOffset >= stream.lastSize && !stream.needsRead
@@ -548,7 +589,6 @@ public final class FileInput {
                 var info = stat()
                 if fstat(stream.fd, &info) == 0, UInt64(info.st_size) == stream.readOffset {
                     let readTime = Self.wallMilliseconds()
-                    var outcome = PollOutcome()
                     var partial: [SplitLine] = []
                     stream.splitter.flushPartial { partial.append($0) }
                     for line in partial { emit(line, from: stream, readTime: readTime, now: now, outcome: &outcome) }
@@ -559,7 +599,6 @@ public final class FileInput {
             if stream.joiner != nil {
                 var joined: [SplitLine] = []
                 stream.joiner?.flushIfDue(now: now) { joined.append($0) }
-                var outcome = PollOutcome()
                 for event in joined { send(event, from: stream, readTime: Self.wallMilliseconds(), outcome: &outcome) }
             }
             if stream.deleted, atEnd, idle >= configuration.partialLineTimeout {

@@ -104,6 +104,23 @@ public final class KafkaShipper: Sendable {
         await cluster.shutdown()
     }
 
+    /// `close()`, waiting for it at most `timeout`: returns false when the producer did not close in time (its
+    /// connections are then left to the process exit). The agent's stop must not wait on the brokers.
+    public func close(timeout: Duration) async -> Bool {
+        let waiter = NIOLockedValueBox<CheckedContinuation<Bool, Never>?>(nil)
+        return await withCheckedContinuation { continuation in
+            waiter.withLockedValue { $0 = continuation }
+            Task {
+                await self.close()
+                waiter.withLockedValue { $0.take() }?.resume(returning: true)
+            }
+            Task {
+                try? await Task.sleep(for: timeout)
+                waiter.withLockedValue { $0.take() }?.resume(returning: false)
+            }
+        }
+    }
+
     private func runSender(_ wakeups: AsyncStream<Void>) async {
         var encoders: [Int: RecordEncoder] = [:]
         for await _ in wakeups {

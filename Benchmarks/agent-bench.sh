@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# The agent (issue 5): `tributary-agent` shipping a log file to the embedded broker with lz4, side by side
+# with `kcat -P -l -z lz4` on the same file and broker, in one run; then the agent tailing many files at a
+# low rate, and idle.
+#
+#   Benchmarks/agent-bench.sh [--size 1G | --quick] [--files 1000] [--seconds 30] [--keep]
+#
+# * builds `tributary` and `tributary-agent` in release mode;
+# * generates Benchmarks/data/corpus-<size>.log if missing (../shared/tools/gen-corpus, seed 1);
+# * starts `tributary broker` on 127.0.0.1:0 with a temporary data directory;
+# * (a) kcat -P -l -z lz4 -X acks=all -X enable.idempotence=true -X linger.ms=5 -X batch.size=1000000,
+#       timed with /usr/bin/time;
+# * (b) tributary-agent over the same file (start_at: beginning, lz4, linger 5ms, batch_bytes 1000000,
+#       acks=all and idempotent as always): from its start until its positions file shows the file's size
+#       (saved at most once a second, polled every 100 ms), CPU from /proc/PID/stat, peak RSS = VmHWM;
+# * broker CPU for each (/proc/<broker>/stat before and after); records counted with kcat -C;
+# * (c) tailing: --files files, one line a second each for --seconds seconds (python3 writer), agent RSS
+#       sampled every second; then idle (no writes) for 10 s; records counted.
+# Prints a Markdown table; the targets (faster than kcat with less CPU per GB, peak RSS < 32 MB shipping,
+# < 16 MB idle with 1,000 files) are reported, not enforced. Exit 1 on incomplete delivery.
+set -euo pipefail
+
+size=1G
+files=1000
+seconds=30
+keep=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --size) size="$2"; shift 2 ;;
+        --quick) size=32M; files=200; seconds=10; shift ;;
+        --files) files="$2"; shift 2 ;;
+        --seconds) seconds="$2"; shift 2 ;;
+        --keep) keep=1; shift ;;
+        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+        *) echo "agent-bench: unknown argument $1" >&2; exit 2 ;;
+    esac
+done
+
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/.." && pwd)"
+cd "$repo"
+for tool in kcat python3 bc /usr/bin/time; do
+    command -v "$tool" >/dev/null || { echo "agent-bench: $tool is missing" >&2; exit 1; }
+done
+work="$(mktemp -d /tmp/agent-bench.XXXXXX)"
+# shellcheck source=lib.sh
+source "$here/lib.sh"
+
+broker_pid=""
+agent_pid=""
+writer_pid=""
+cleanup() {
+    bench_stop "$writer_pid"
+    bench_stop "$agent_pid"
+    bench_stop "$broker_pid"
+    if [ "$keep" = 1 ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
+echo "== build (release)" >&2
+bench_build tributary tributary-agent
+agent="$bindir/tributary-agent"
+corpus="$(cd "$(dirname "$(bench_corpus "$size")")" && pwd)/corpus-$size.log"
+bytes=$(stat -c %s "$corpus")
+lines=$(wc -l < "$corpus")
+nonempty=$(grep -c -v '^$' "$corpus" || true)
+echo "== starting broker" >&2
+bench_start_broker
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# agent_config FILE TOPIC GLOB: a config shipping GLOB from the beginning to TOPIC, positions in FILE's dir.
+agent_config() {
+    mkdir -p "$(dirname "$1")/state"
+    cat > "$1" <<YAML
+brokers: ["$bootstrap"]
+state_dir: $(dirname "$1")/state
+compression: lz4
+linger: 5ms
+batch_bytes: 1000000
+inputs:
+  - { type: file, topic: $2, paths: ["$3"], start_at: beginning }
+YAML
+}
+
+# (a) kcat
+echo "== kcat -P -l -z lz4 $corpus ($bytes bytes, $lines lines)" >&2
+b0=$(bench_cpu_seconds "$broker_pid")
+start=$(date +%s.%N)
+/usr/bin/time -f '%U %S %M' -o "$work/kcat.time" kcat -P -b "$bootstrap" -t bench-kcat -l -z lz4 \
+    -X enable.idempotence=true -X acks=all -X linger.ms=5 -X batch.size=1000000 "$corpus" 2> "$work/kcat.err"
+end=$(date +%s.%N)
+k_wall=$(echo "$end - $start" | bc -l)
+k_cpu=$(awk '{ printf "%.2f", $1 + $2 }' "$work/kcat.time")
+k_rss=$(awk '{ printf "%.1f", $3 / 1024 }' "$work/kcat.time")
+k_bcpu=$(echo "$(bench_cpu_seconds "$broker_pid") - $b0" | bc -l)
+k_load=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# (b) the agent
+echo "== tributary-agent over the same file" >&2
+agent_config "$work/ship/agent.yaml" bench-agent "$corpus"
+positions="$work/ship/state/files-bench-agent.json"
+offset() { python3 -c 'import json,sys; print(max([s["offset"] for s in json.load(open(sys.argv[1]))["streams"]] or [0]))' "$positions" 2>/dev/null || echo 0; }
+b0=$(bench_cpu_seconds "$broker_pid")
+start=$(date +%s.%N)
+"$agent" --config "$work/ship/agent.yaml" 2> "$work/ship/agent.log" &
+agent_pid=$!
+while [ "$(offset)" -lt "$bytes" ]; do
+    kill -0 "$agent_pid" 2>/dev/null || { echo "agent-bench: the agent exited:" >&2; tail "$work/ship/agent.log" >&2; exit 1; }
+    sleep 0.1
+done
+end=$(date +%s.%N)
+a_wall=$(echo "$end - $start" | bc -l)
+a_cpu=$(bench_cpu_seconds "$agent_pid")
+a_rss=$(echo "$(bench_status_kib "$agent_pid" VmHWM) / 1024" | bc -l)
+a_bcpu=$(echo "$(bench_cpu_seconds "$broker_pid") - $b0" | bc -l)
+a_load=$(cut -d' ' -f1-3 /proc/loadavg)
+bench_stop "$agent_pid"; agent_pid=""
+
+echo "== counting records" >&2
+k_count=$(bench_count bench-kcat)
+a_count=$(bench_count bench-agent)
+
+# (c) tailing many files at a low rate, then idle
+echo "== tributary-agent tailing $files files, 1 line/s each for $seconds s" >&2
+mkdir -p "$work/tail/logs"
+python3 - "$work/tail/logs" "$files" <<'PY'
+import os, sys
+for i in range(int(sys.argv[2])):
+    open(os.path.join(sys.argv[1], f"app-{i:05d}.log"), "w").close()
+PY
+agent_config "$work/tail/agent.yaml" bench-tail "$work/tail/logs/*.log"
+"$agent" --config "$work/tail/agent.yaml" 2> "$work/tail/agent.log" &
+agent_pid=$!
+python3 - "$work/tail/logs" "$files" "$seconds" <<'PY' &
+import os, sys, time
+directory, files, seconds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+sample = "2026-11-25T18:00:00 app[1234]: request handled in 12 ms status=200 path=/api/v1/items user=42 trace=%08d"
+start = time.monotonic()
+for second in range(seconds):
+    for i in range(files):
+        with open(os.path.join(directory, f"app-{i:05d}.log"), "a") as f:
+            f.write(sample % (second * files + i) + "\n")
+    time.sleep(max(0.0, start + second + 1 - time.monotonic()))
+PY
+writer_pid=$!
+t_cpu0=$(bench_cpu_seconds "$agent_pid")
+t_rss_max=0
+while kill -0 "$writer_pid" 2>/dev/null; do
+    r=$(bench_status_kib "$agent_pid" VmRSS); [ "$r" -gt "$t_rss_max" ] && t_rss_max=$r
+    sleep 1
+done
+wait "$writer_pid" || true; writer_pid=""
+t_cpu=$(echo "$(bench_cpu_seconds "$agent_pid") - $t_cpu0" | bc -l)
+i_cpu0=$(bench_cpu_seconds "$agent_pid")
+i_rss_max=0
+for _ in $(seq 1 10); do
+    r=$(bench_status_kib "$agent_pid" VmRSS); [ "$r" -gt "$i_rss_max" ] && i_rss_max=$r
+    sleep 1
+done
+i_cpu=$(echo "$(bench_cpu_seconds "$agent_pid") - $i_cpu0" | bc -l)
+i_rss=$(bench_status_kib "$agent_pid" VmRSS)
+t_hwm=$(bench_status_kib "$agent_pid" VmHWM)
+open_fds=$(ls "/proc/$agent_pid/fd" | wc -l)
+bench_stop "$agent_pid"; agent_pid=""
+t_count=$(bench_count bench-tail)
+t_expected=$((files * seconds))
+
+mbps() { echo "$bytes / 1000000 / $1" | bc -l; }
+per_gb() { echo "$1 * 1000000000 / $bytes" | bc -l; }
+printf '\nCorpus: %s (%s bytes, %s lines, %s non-empty); load before: %s\n\n' "$corpus" "$bytes" "$lines" "$nonempty" "$load_before"
+printf '| shipper | wall s | MB/s | CPU s | CPU s/GB | peak RSS MB | broker CPU s | records | load after |\n'
+printf '|---|---:|---:|---:|---:|---:|---:|---:|---|\n'
+printf '| tributary-agent | %.2f | %.1f | %.2f | %.2f | %.1f | %.2f | %s | %s |\n' \
+    "$a_wall" "$(mbps "$a_wall")" "$a_cpu" "$(per_gb "$a_cpu")" "$a_rss" "$a_bcpu" "$a_count" "$a_load"
+printf '| kcat -P -l | %.2f | %.1f | %.2f | %.2f | %s | %.2f | %s | %s |\n' \
+    "$k_wall" "$(mbps "$k_wall")" "$k_cpu" "$(per_gb "$k_cpu")" "$k_rss" "$k_bcpu" "$k_count" "$k_load"
+printf '\n| agent, %s files | RSS max MB | CPU s | records |\n|---|---:|---:|---:|\n' "$files"
+printf '| tailing, 1 line/s per file, %s s | %.1f | %.2f | %s of %s |\n' "$seconds" "$(echo "$t_rss_max / 1024" | bc -l)" "$t_cpu" "$t_count" "$t_expected"
+printf '| idle 10 s after (%s descriptors open) | %.1f (now %.1f, VmHWM %.1f) | %.2f | |\n' "$open_fds" \
+    "$(echo "$i_rss_max / 1024" | bc -l)" "$(echo "$i_rss / 1024" | bc -l)" "$(echo "$t_hwm / 1024" | bc -l)" "$i_cpu"
+faster=$(echo "$a_wall < $k_wall" | bc -l)
+cheaper=$(echo "$a_cpu < $k_cpu" | bc -l)
+printf '\nTarget faster than kcat with less CPU per GB: %s (wall ratio agent/kcat %.2f, CPU ratio %.2f)\n' \
+    "$([ "$faster" = 1 ] && [ "$cheaper" = 1 ] && echo MET || echo MISSED)" "$(echo "$a_wall / $k_wall" | bc -l)" "$(echo "$a_cpu / $k_cpu" | bc -l)"
+printf 'Target peak RSS < 32 MB shipping: %s; < 16 MB idle with %s files: %s\n' \
+    "$([ "$(echo "$a_rss < 32" | bc -l)" = 1 ] && echo MET || echo MISSED)" "$files" \
+    "$([ "$i_rss_max" -lt 16384 ] && echo MET || echo MISSED)"
+status=0
+[ "$a_count" -ge "$lines" ] || { echo "INCOMPLETE: the agent stored $a_count records, expected $lines" >&2; status=1; }
+[ "$k_count" -ge "$nonempty" ] || { echo "INCOMPLETE: kcat stored $k_count records, expected $nonempty" >&2; status=1; }
+[ "$t_count" -ge "$t_expected" ] || { echo "INCOMPLETE: tailing stored $t_count records, expected $t_expected" >&2; status=1; }
+exit $status
