@@ -1,6 +1,5 @@
 import Agent
 import ArgumentParser
-import Dispatch
 import Foundation
 import Logging
 
@@ -17,6 +16,8 @@ struct TributaryAgent: AsyncParsableCommand {
         discussion: """
             Ships every input's lines to its topic; positions advance only over lines the brokers acknowledged.
             SIGTERM/SIGINT stop reading, wait up to shutdown_timeout for deliveries, save positions and exit 0.
+            SIGHUP re-reads the config: with errors they are logged and the agent keeps the running config.
+            metrics.listen serves GET /metrics (Prometheus text) and GET /health.
             Exit status: 0 on success, 1 when the config has errors (each printed with file, line and key)
             or the brokers refused records for good (positions stay at the last acknowledged line).
             """
@@ -45,68 +46,13 @@ struct TributaryAgent: AsyncParsableCommand {
         }
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         let logger = Logger(label: "tributary-agent")
-        let task: Task<Bool, Never>
-        if dryRun {
-            task = Task {
-                // Built inside the task that polls them: inputs are owned by one task.
-                let inputs = AgentInputs(configuration: loaded, logger: logger) { _, inbox in
-                    StdoutSink(acknowledgements: inbox)
-                }
-                logger.info("tributary-agent: dry run, \(inputs.fileInputs.count) file input(s); lines go to stdout")
-                await inputs.run()
-                return true
-            }
-        } else {
-            let shipper: KafkaShipper
-            do {
-                shipper = try KafkaShipper(configuration: loaded, logger: logger)
-            } catch {
-                printError("tributary-agent: \(error.message)")
-                throw ExitCode(1)
-            }
-            task = Task { await Self.ship(loaded, through: shipper, logger: logger) }
-        }
-        let signals = [SIGTERM, SIGINT].map { signal in
-            Glibc.signal(signal, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signal, queue: .main)
-            source.setEventHandler { task.cancel() }
-            source.resume()
-            return source
-        }
-        _ = signals
-        guard await task.value else { throw ExitCode(1) }
-    }
-
-    /// Reads and ships until cancelled (SIGTERM/SIGINT) or shipping fails; then drains the producer within
-    /// the shutdown timeout and saves positions. Returns false when shipping failed.
-    private static func ship(_ configuration: AgentConfiguration, through shipper: KafkaShipper, logger: Logger) async -> Bool {
-        let inputs = AgentInputs(configuration: configuration, logger: logger) { index, inbox in
-            shipper.makeSink(input: index, acknowledgements: inbox)
-        }
-        let brokers = configuration.brokers.map(\.description).joined(separator: ",")
-        logger.info("tributary-agent: shipping \(inputs.fileInputs.count) file input(s) to \(brokers)")
-        let systemd = SystemdNotifier(environment: ProcessInfo.processInfo.environment)
-        systemd.notify("READY=1")
-        await inputs.poll(until: {
-            systemd.watchdogTick()
-            return shipper.fatalError != nil
-        })
-        systemd.notify("STOPPING=1")
-        if let reason = shipper.fatalError {
-            inputs.shutdown()
-            logger.critical("tributary-agent: exiting because shipping failed: \(reason)")
-            return false
-        }
-        logger.info("tributary-agent: stopping; waiting up to \(configuration.shutdownTimeout) for deliveries")
-        let drained = await shipper.drain(timeout: configuration.shutdownTimeout)
-        inputs.shutdown()
-        if drained {
-            await shipper.close()
-            logger.info("tributary-agent: everything read was delivered; positions saved")
-        } else {
-            logger.warning("tributary-agent: not everything read was delivered within \(configuration.shutdownTimeout); positions saved at the last acknowledged line (the rest is read again at the next start)")
-        }
-        return shipper.fatalError == nil
+        let runner = AgentRunner(
+            configPath: config, configuration: loaded,
+            output: dryRun ? .sink({ _, inbox in StdoutSink(acknowledgements: inbox) }) : .kafka, logger: logger)
+        let signals = AgentSignalHandlers(control: runner.control)
+        let succeeded = await runner.run()
+        withExtendedLifetime(signals) {}
+        guard succeeded else { throw ExitCode(1) }
     }
 
     private func printError(_ text: String) {

@@ -1,0 +1,71 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dispatch
+import NIOConcurrencyHelpers
+
+/// Requests to the running agent, from signal handlers (any thread) to the read loop, which checks them
+/// between polls.
+public final class AgentControl: Sendable {
+    private struct Requests {
+        var stop = false
+        var reloads = 0
+    }
+
+    private let requests = NIOLockedValueBox(Requests())
+
+    public init() {}
+
+    /// Stop reading, drain, save positions and exit (SIGTERM, SIGINT).
+    public func requestStop() {
+        requests.withLockedValue { $0.stop = true }
+    }
+
+    /// Re-read the config file and apply it if valid (SIGHUP).
+    public func requestReload() {
+        requests.withLockedValue { $0.reloads += 1 }
+    }
+
+    /// Whether a stop was requested.
+    public var isStopRequested: Bool { requests.withLockedValue { $0.stop } }
+
+    /// Whether a reload waits to be taken.
+    var isReloadRequested: Bool { requests.withLockedValue { $0.reloads > 0 } }
+
+    /// Takes the pending reload requests (several SIGHUPs before the loop saw them make one reload).
+    func takeReloadRequest() -> Bool {
+        requests.withLockedValue { requests in
+            defer { requests.reloads = 0 }
+            return requests.reloads > 0
+        }
+    }
+}
+
+/// SIGTERM, SIGINT and SIGHUP delivered to an `AgentControl`: the signals are ignored by the process and
+/// read by dispatch sources on a queue of their own (not the main queue, which an async `main` may never
+/// service). Keep the value alive as long as the signals should be handled.
+public final class AgentSignalHandlers {
+    private let sources: [any DispatchSourceSignal]
+
+    /// Installs the handlers.
+    public init(control: AgentControl) {
+        let queue = DispatchQueue(label: "tributary-agent.signals")
+        var sources: [any DispatchSourceSignal] = []
+        for signal in [SIGTERM, SIGINT, SIGHUP] {
+            Glibc.signal(signal, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signal, queue: queue)
+            if signal == SIGHUP {
+                source.setEventHandler { control.requestReload() }
+            } else {
+                source.setEventHandler { control.requestStop() }
+            }
+            source.resume()
+            sources.append(source)
+        }
+        self.sources = sources
+    }
+
+    deinit {
+        for source in sources { source.cancel() }
+    }
+}
