@@ -13,6 +13,11 @@ public final class AgentMetrics: Sendable {
         public var isHealthy: Bool
         /// `ok`, or the reason it is not.
         public var reason: String
+
+        public init(isHealthy: Bool, reason: String) {
+            self.isHealthy = isHealthy
+            self.reason = reason
+        }
     }
 
     private struct State {

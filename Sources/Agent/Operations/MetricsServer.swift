@@ -39,6 +39,9 @@ public final class MetricsServer: Sendable {
         return MetricsServer(channel: channel, boundAddress: address)
     }
 
+    /// The bound port.
+    public var port: Int { boundAddress.port ?? 0 }
+
     /// `host:port` of the bound address.
     public var boundDescription: String {
         let host = boundAddress.ipAddress ?? "?"
