@@ -61,7 +61,6 @@ public struct AgentRunner: Sendable {
         }
         let systemd = SystemdNotifier(environment: ProcessInfo.processInfo.environment)
         var isFirstGeneration = true
-        defer { _ = server }
         while true {
             let inputs = makeInputs(configuration, shipper: shipper)
             if shipper != nil {
@@ -74,7 +73,8 @@ public struct AgentRunner: Sendable {
             if isFirstGeneration { systemd.notify("READY=1") }
             isFirstGeneration = false
 
-            let next = await pollUntilStopOrValidReload(inputs, shipper: shipper, current: configuration, systemd: systemd)
+            let next = await pollUntilStopOrValidReload(
+                inputs, shipper: shipper, current: configuration, systemd: systemd, publishing: server != nil)
             publish(inputs, shipper)
             if let reason = shipper?.fatalError {
                 systemd.notify("STOPPING=1")
@@ -114,16 +114,18 @@ public struct AgentRunner: Sendable {
     }
 
     /// Polls until a stop is requested, shipping fails, or a SIGHUP brings a valid config (returned, with the
-    /// shipper built for it). Reloads with errors are logged and polling goes on.
+    /// shipper built for it). Reloads with errors are logged and polling goes on. Metrics snapshots are
+    /// published every `publishInterval` while `publishing` (a metrics listener runs).
     private func pollUntilStopOrValidReload(
-        _ inputs: AgentInputs, shipper: KafkaShipper?, current: AgentConfiguration, systemd: SystemdNotifier
+        _ inputs: AgentInputs, shipper: KafkaShipper?, current: AgentConfiguration, systemd: SystemdNotifier,
+        publishing: Bool
     ) async -> (AgentConfiguration, KafkaShipper?)? {
         let clock = ContinuousClock()
         var lastPublish = clock.now
         while true {
             await inputs.poll(until: {
                 systemd.watchdogTick()
-                if clock.now - lastPublish >= Self.publishInterval {
+                if publishing, clock.now - lastPublish >= Self.publishInterval {
                     publish(inputs, shipper)
                     lastPublish = clock.now
                 }
