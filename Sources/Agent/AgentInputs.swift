@@ -50,6 +50,11 @@ public final class AgentInputs {
         }
     }
 
+    /// Every input's metrics snapshot, in config order.
+    public func metricsSnapshots() -> [InputMetricsSnapshot] {
+        fileInputs.map { $0.metricsSnapshot() }
+    }
+
     /// Takes the acknowledgements that arrived, saves positions and closes every file.
     public func shutdown() {
         for input in fileInputs { input.shutdown() }

@@ -16,6 +16,8 @@ struct TributaryAgent: AsyncParsableCommand {
         discussion: """
             Ships every input's lines to its topic; positions advance only over lines the brokers acknowledged.
             SIGTERM/SIGINT stop reading, wait up to shutdown_timeout for deliveries, save positions and exit 0.
+            SIGHUP re-reads the config: with errors they are logged and the agent keeps the running config.
+            metrics.listen serves GET /metrics (Prometheus text) and GET /health.
             Exit status: 0 on success, 1 when the config has errors (each printed with file, line and key)
             or the brokers refused records for good (positions stay at the last acknowledged line).
             """
@@ -44,75 +46,18 @@ struct TributaryAgent: AsyncParsableCommand {
         }
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         let logger = Logger(label: "tributary-agent")
-        // Signals are registered before anything is read: a stop requested from then on is kept in `stops`
-        // until the task below exists. `signals` is kept (and cancelled) until the run ends: see `SignalSources`
-        // for why that matters in release builds.
-        let (stops, stop) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        let signals = await SignalSources.install([SIGTERM, SIGINT]) { _ in stop.yield() }
-        let task: Task<Bool, Never>
-        if dryRun {
-            task = Task {
-                // Built inside the task that polls them: inputs are owned by one task.
-                let inputs = AgentInputs(configuration: loaded, logger: logger) { _, inbox in
-                    StdoutSink(acknowledgements: inbox)
-                }
-                logger.info("tributary-agent: dry run, \(inputs.fileInputs.count) file input(s); lines go to stdout")
-                await inputs.run()
-                return true
-            }
-        } else {
-            let shipper: KafkaShipper
-            do {
-                shipper = try KafkaShipper(configuration: loaded, logger: logger)
-            } catch {
-                printError("tributary-agent: \(error.message)")
-                throw ExitCode(1)
-            }
-            task = Task { await Self.ship(loaded, through: shipper, logger: logger) }
+        let runner = AgentRunner(
+            configPath: config, configuration: loaded,
+            output: dryRun ? .sink({ _, inbox in StdoutSink(acknowledgements: inbox) }) : .kafka, logger: logger)
+        // Registered before anything is read; kept until the run ends (see `SignalSources` for why that
+        // matters in release builds).
+        let control = runner.control
+        let signals = await SignalSources.install([SIGTERM, SIGINT, SIGHUP]) { signal in
+            if signal == SIGHUP { control.requestReload() } else { control.requestStop() }
         }
-        let relay = Task {
-            for await _ in stops { task.cancel() }
-        }
-        let shipped = await task.value
-        relay.cancel()
+        let succeeded = await runner.run()
         signals.cancel()
-        guard shipped else { throw ExitCode(1) }
-    }
-
-    /// Reads and ships until cancelled (SIGTERM/SIGINT) or shipping fails; then drains the producer within
-    /// the shutdown timeout and saves positions. Returns false when shipping failed.
-    private static func ship(_ configuration: AgentConfiguration, through shipper: KafkaShipper, logger: Logger) async -> Bool {
-        let inputs = AgentInputs(configuration: configuration, logger: logger) { index, inbox in
-            shipper.makeSink(input: index, acknowledgements: inbox)
-        }
-        let brokers = configuration.brokers.map(\.description).joined(separator: ",")
-        logger.info("tributary-agent: shipping \(inputs.fileInputs.count) file input(s) to \(brokers)")
-        let systemd = SystemdNotifier(environment: ProcessInfo.processInfo.environment)
-        systemd.notify("READY=1")
-        await inputs.poll(until: {
-            systemd.watchdogTick()
-            return shipper.fatalError != nil
-        })
-        systemd.notify("STOPPING=1")
-        if let reason = shipper.fatalError {
-            inputs.shutdown()
-            logger.critical("tributary-agent: exiting because shipping failed: \(reason)")
-            return false
-        }
-        logger.info("tributary-agent: stopping; waiting up to \(configuration.shutdownTimeout) for deliveries")
-        let clock = ContinuousClock()
-        let deadline = clock.now + configuration.shutdownTimeout
-        let drained = await shipper.drain(timeout: configuration.shutdownTimeout)
-        inputs.shutdown()
-        if drained {
-            if !(await shipper.close(timeout: max(deadline - clock.now, .seconds(1)))) {
-                logger.warning("tributary-agent: the producer did not close within the shutdown timeout; exiting anyway")
-            }
-            logger.info("tributary-agent: everything read was delivered; positions saved")
-        } else {
-            logger.warning("tributary-agent: not everything read was delivered within \(configuration.shutdownTimeout); positions saved at the last acknowledged line (the rest is read again at the next start)")
-        }
-        return shipper.fatalError == nil
+        guard succeeded else { throw ExitCode(1) }
     }
 
     private func printError(_ text: String) {

@@ -16,6 +16,8 @@ public final class FileInput {
         public var linesSent = 0
         public var bytesRead = 0
         public var linesAcknowledged = 0
+        /// File bytes covered by the acknowledged lines (terminators included).
+        public var bytesAcknowledged = 0
         public var truncatedPieces = 0
         public var streamsStarted = 0
         public var errors = 0
@@ -99,6 +101,24 @@ public final class FileInput {
 
     /// Number of files open right now.
     public var openFileCount: Int { streams.values.count { $0.isOpen } }
+
+    /// For each file holding a stream: its path and its size now (fstat when open, stat of the path when
+    /// closed) minus the stream's acknowledged offset (0 when the file is shorter).
+    public func fileLags() -> [FileLag] {
+        streams.values.filter(\.attached).sorted { $0.slot < $1.slot }.map { stream in
+            var info = stat()
+            var size = stream.lastSize
+            if stream.isOpen {
+                if fstat(stream.fd, &info) == 0 { size = UInt64(info.st_size) }
+            } else if stat(stream.currentPath, &info) == 0, UInt64(info.st_dev) == stream.key.device,
+                UInt64(info.st_ino) == stream.key.inode
+            {
+                size = UInt64(info.st_size)
+            }
+            let acknowledged = stream.acks.acknowledgedOffset
+            return FileLag(path: stream.currentPath, lagBytes: size > acknowledged ? size - acknowledged : 0)
+        }
+    }
 
     // MARK: - Positions
 
@@ -213,6 +233,7 @@ public final class FileInput {
             guard let stream = streams[token.slot], stream.acks.acknowledge(token.sequence) else { continue }
             inFlightBytes -= token.bytes
             statistics.linesAcknowledged += 1
+            statistics.bytesAcknowledged += token.sourceBytes
             positionsDirty = true
         }
     }
@@ -562,7 +583,9 @@ public final class FileInput {
             value: line.value, readTimeMilliseconds: readTime, source: stream.source,
             origin: EventOrigin(stream: stream.id, offset: line.offset), endOffset: line.endOffset,
             truncated: line.truncated, inputIndex: inputIndex,
-            ackToken: AckToken(input: inputIndex, slot: stream.slot, sequence: sequence, bytes: bytes)))
+            ackToken: AckToken(
+                input: inputIndex, slot: stream.slot, sequence: sequence, bytes: bytes,
+                sourceBytes: Int(line.endOffset - line.offset))))
     }
 
     /// Ships the held partial line and multiline event of `stream`.

@@ -70,6 +70,9 @@ public final class KafkaShipper: Sendable {
     /// Records sent again after a failed delivery.
     public var retriedRecords: Int { ledger.retriedRecords }
 
+    /// Counters, bytes in flight and the fatal error, for the metrics.
+    public var metricsSnapshot: ShipperMetricsSnapshot { ledger.metricsSnapshot }
+
     /// Whether every event handed over has been acknowledged.
     public var isDrained: Bool { ledger.isDrained }
 

@@ -11,7 +11,9 @@ final class ShipmentLedger: Sendable {
         var pending: [UInt64: LineEvent] = [:]
         var nextToken: UInt64 = 1
         var fatalError: String?
-        var retriedRecords = 0
+        var counters = ShipperCounters()
+        /// Value bytes of the queued and pending events.
+        var inFlightBytes = 0
     }
 
     private let state = NIOLockedValueBox(State())
@@ -26,7 +28,11 @@ final class ShipmentLedger: Sendable {
 
     /// Queues events for the sender task.
     func enqueue(_ events: [LineEvent]) {
-        state.withLockedValue { $0.queue.append(contentsOf: events) }
+        let bytes = events.reduce(0) { $0 + $1.ackToken.bytes }
+        state.withLockedValue { state in
+            state.queue.append(contentsOf: events)
+            state.inFlightBytes += bytes
+        }
     }
 
     /// Takes the queued events, each with the token it is sent with; they count as pending from now on.
@@ -55,7 +61,12 @@ final class ShipmentLedger: Sendable {
     var fatalError: String? { state.withLockedValue { $0.fatalError } }
 
     /// Records sent again after a failed delivery.
-    var retriedRecords: Int { state.withLockedValue { $0.retriedRecords } }
+    var retriedRecords: Int { state.withLockedValue { $0.counters.recordsRetried } }
+
+    /// Counters, bytes in flight and the fatal error, for the metrics.
+    var metricsSnapshot: ShipperMetricsSnapshot {
+        state.withLockedValue { ShipperMetricsSnapshot(counters: $0.counters, inFlightBytes: $0.inFlightBytes, fatalError: $0.fatalError) }
+    }
 
     /// Marks shipping as failed for good (the first reason wins) and logs it.
     func fail(_ reason: String) {
@@ -76,8 +87,10 @@ final class ShipmentLedger: Sendable {
         case .success:
             var acknowledged: [Int: [AckToken]] = [:]
             state.withLockedValue { state in
+                state.counters.batchesAcknowledged += 1
                 for token in report.tokens {
                     guard let event = state.pending.removeValue(forKey: token) else { continue }
+                    state.inFlightBytes -= event.ackToken.bytes
                     acknowledged[event.ackToken.input, default: []].append(event.ackToken)
                 }
             }
@@ -93,7 +106,8 @@ final class ShipmentLedger: Sendable {
                         if let event = state.pending.removeValue(forKey: token) { again.append(event) }
                     }
                     state.queue.append(contentsOf: again)
-                    state.retriedRecords += again.count
+                    state.counters.recordsRetried += again.count
+                    state.counters.deliveryErrors["retried", default: 0] += 1
                     return again.count
                 }
                 logger.warning(
@@ -102,6 +116,7 @@ final class ShipmentLedger: Sendable {
             case .closed:
                 return false
             case .broker, .client, .unknownTopic, .invalidRecord, .invalidConfiguration:
+                state.withLockedValue { $0.counters.deliveryErrors["fatal", default: 0] += 1 }
                 fail("\(report.tokens.count) record(s) to topic \(report.topic) partition \(report.partition) refused: \(error.message)")
                 return false
             }

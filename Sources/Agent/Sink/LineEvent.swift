@@ -35,6 +35,8 @@ public struct AckToken: Hashable, Sendable {
     let sequence: UInt64
     /// Value bytes counted against the in-flight budget.
     let bytes: Int
+    /// Source bytes the event covers (file bytes including terminators), for the acknowledged-bytes counter.
+    var sourceBytes = 0
 }
 
 /// One log event read from a file: the line (or joined lines) and where it came from.
