@@ -156,8 +156,12 @@ enum LogWriter {
     }
 
     static func inode(_ path: String) -> UInt64? {
-        var info = stat()
-        return stat(path, &info) == 0 ? UInt64(info.st_ino) : nil
+        // FileManager rather than stat(2): which module owns `struct stat` depends on the test target's
+        // import order (Glibc or CoreFoundation's copy), which broke the build after a merge.
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+            let number = attributes[.systemFileNumber] as? NSNumber
+        else { return nil }
+        return number.uint64Value
     }
 }
 
