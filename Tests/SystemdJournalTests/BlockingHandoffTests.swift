@@ -1,5 +1,6 @@
 import NIOConcurrencyHelpers
 import Testing
+import TributaryTestSupport
 
 @testable import SystemdJournal
 

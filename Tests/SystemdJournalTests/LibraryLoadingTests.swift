@@ -1,5 +1,6 @@
 import SystemdJournal
 import Testing
+import TributaryTestSupport
 
 @Suite("SystemdJournal: loading libsystemd at run time")
 struct LibraryLoadingTests {
