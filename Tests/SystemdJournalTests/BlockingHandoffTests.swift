@@ -1,6 +1,5 @@
 import NIOConcurrencyHelpers
 import Testing
-import TributaryTestSupport
 
 @testable import SystemdJournal
 

@@ -1,6 +1,5 @@
 import SystemdJournal
 import Testing
-import TributaryTestSupport
 
 @Suite("SystemdJournal: loading libsystemd at run time")
 struct LibraryLoadingTests {
