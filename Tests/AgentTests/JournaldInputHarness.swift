@@ -80,10 +80,12 @@ final class JournaldInputHarness {
     var configuration: JournaldInputConfiguration
     let maxInFlightBytes: Int
     let libraryName: String?
+    let retryInterval: Duration
     var input: JournaldInput
 
     init(
         autoAcknowledge: Bool = true, maxInFlightBytes: Int = 16 << 20, libraryName: String? = nil,
+        retryInterval: Duration = .seconds(10),
         configure: (inout JournaldInputConfiguration) -> Void = { _ in },
         prepare: (_ journalDirectory: String, _ stateDirectory: String) throws -> Void
     ) throws {
@@ -101,24 +103,27 @@ final class JournaldInputHarness {
         self.configuration = configuration
         self.maxInFlightBytes = maxInFlightBytes
         self.libraryName = libraryName
+        self.retryInterval = retryInterval
         sink = InMemorySink(acknowledgements: inbox, autoAcknowledge: autoAcknowledge)
-        input = Self.makeInput(configuration, stateDirectory, sink, inbox, maxInFlightBytes, log, libraryName)
+        input = Self.makeInput(configuration, stateDirectory, sink, inbox, maxInFlightBytes, log, libraryName, retryInterval)
     }
 
     private static func makeInput(
         _ configuration: JournaldInputConfiguration, _ stateDirectory: String, _ sink: InMemorySink,
-        _ inbox: AcknowledgementInbox, _ maxInFlightBytes: Int, _ log: CapturedLog, _ libraryName: String?
+        _ inbox: AcknowledgementInbox, _ maxInFlightBytes: Int, _ log: CapturedLog, _ libraryName: String?,
+        _ retryInterval: Duration
     ) -> JournaldInput {
         JournaldInput(
             configuration: configuration, inputIndex: 0, stateDirectory: stateDirectory, sink: sink,
-            acknowledgements: inbox, maxInFlightBytes: maxInFlightBytes, logger: log.logger, libraryName: libraryName)
+            acknowledgements: inbox, maxInFlightBytes: maxInFlightBytes, logger: log.logger, libraryName: libraryName,
+            retryInterval: retryInterval)
     }
 
     /// Stops the input (saving its cursor) and starts a new one over the same state, as a restart would.
     func restart(forgetSink: Bool = false) {
         input.shutdown()
         if forgetSink { sink.reset() }
-        input = Self.makeInput(configuration, stateDirectory, sink, inbox, maxInFlightBytes, log, libraryName)
+        input = Self.makeInput(configuration, stateDirectory, sink, inbox, maxInFlightBytes, log, libraryName, retryInterval)
     }
 
     /// Polls until `condition` holds or `timeout` passes; returns whether it held.

@@ -165,6 +165,21 @@ struct JournaldInputTests {
         #expect(harness.messages == entries.map(\.message))
     }
 
+    @Test func aJournalThatCannotBeOpenedIsRetriedAndReadOnceItCanBe() throws {
+        let harness = try JournaldInputHarness(retryInterval: .milliseconds(50), configure: {
+            $0.directory = ($0.directory ?? "") + "/later"
+        }) { _, _ in }
+        let later = try #require(harness.input.configuration.directory)
+        #expect(harness.poll(until: { !harness.log.errors(containing: "sd_journal_open_directory failed on journal directory \(later)").isEmpty }))
+        #expect(harness.input.statistics.errors >= 1)
+        let entries = JournaldFixture.entries(6)
+        try FileManager.default.createDirectory(atPath: later, withIntermediateDirectories: true)
+        try JournaldFixture.write(entries, in: later)
+        #expect(harness.poll(untilEvents: entries.count))
+        #expect(harness.messages == entries.map(\.message))
+        #expect(harness.log.messages.contains { $0.message.contains("reading again in") })
+    }
+
     @Test func aMissingLibsystemdMakesTheInputUnavailableWithAClearError() throws {
         let harness = try JournaldInputHarness(libraryName: "/nonexistent/libsystemd.so.0") { journal, _ in
             try JournaldFixture.write(JournaldFixture.entries(3), in: journal)

@@ -52,6 +52,18 @@ public final class JournaldInput {
     private let cursorFile: JournalCursorFile
     private let label: String
     private var iterator: JournalReader.Iterator?
+    /// The reader's configuration (its start is moved on when the reader is restarted after an error).
+    private var readerConfiguration: JournalReaderConfiguration?
+    /// How long after a read error the reader is started again.
+    private let retryInterval: Duration
+    /// When the reader is started again after an error.
+    private var retryAt: ContinuousClock.Instant?
+    /// The last read error logged, so the same error at every retry is logged once (then at debug level).
+    private var lastReadError: String?
+    /// The last entry sent and the last caught-up cursor (with the entries sent before it): where a restarted
+    /// reader continues.
+    private var lastSent: (shared: SharedJournalBatch, index: Int)?
+    private var lastCaughtUp: (sentBefore: UInt64, cursor: String)?
     private var tracker = JournalAckTracker()
     /// The batch being sent and the index of its next entry to send.
     private var current: (shared: SharedJournalBatch, next: Int)?
@@ -63,8 +75,10 @@ public final class JournaldInput {
     public init(
         configuration: JournaldInputConfiguration, inputIndex: Int, stateDirectory: String, sink: any RecordSink,
         acknowledgements: AcknowledgementInbox, maxInFlightBytes: Int, logger: Logger,
-        libraryName: String? = ProcessInfo.processInfo.environment[JournaldInput.libraryEnvironmentVariable]
+        libraryName: String? = ProcessInfo.processInfo.environment[JournaldInput.libraryEnvironmentVariable],
+        retryInterval: Duration = .seconds(10)
     ) {
+        self.retryInterval = retryInterval
         self.configuration = configuration
         self.inputIndex = inputIndex
         self.cursorFile = JournalCursorFile(stateDirectory: stateDirectory, inputName: configuration.name)
@@ -96,14 +110,42 @@ public final class JournaldInput {
         reader.maxBatchBytes = max(4096, min(256 << 10, maxInFlightBytes / 4))
         reader.maxBatchEntries = 1024
         reader.bufferedBatches = 2
+        readerConfiguration = reader
+        startReader()
+    }
+
+    private func startReader() {
+        guard let reader = readerConfiguration else { return }
         iterator = JournalReader(configuration: reader).makeAsyncIterator()
         let journal = configuration.directory.map { "journal directory \($0)" } ?? "local journal"
         logger.info("\(label): reading the \(journal) from \(describe(reader.start))")
     }
 
+    /// Stops the reader after a read error and schedules a restart after the last entry sent.
+    private func readFailed(_ reason: String, now: ContinuousClock.Instant) {
+        statistics.errors += 1
+        if reason == lastReadError {
+            logger.debug("\(label): \(reason) (again); reading again in \(retryInterval)")
+        } else {
+            logger.error("\(label): \(reason); reading again in \(retryInterval)")
+            lastReadError = reason
+        }
+        iterator?.stop()
+        iterator = nil
+        retryAt = now + retryInterval
+        let position: String?
+        if let lastCaughtUp, lastCaughtUp.sentBefore == tracker.sentCount {
+            position = lastCaughtUp.cursor
+        } else {
+            position = lastSent.map { $0.shared.batch[$0.index].cursorString }
+        }
+        if let position { readerConfiguration?.start = .cursor(position, ifMissing: .head) }
+    }
+
     deinit { iterator?.stop() }
 
-    /// Whether the reader is running (false once the input is unavailable).
+    /// Whether the reader is running (false once the input is unavailable, and until the restart after a read
+    /// error).
     public var isReading: Bool { iterator != nil }
 
     private func startPosition() -> JournalStart {
@@ -148,6 +190,10 @@ public final class JournaldInput {
     public func poll(now: ContinuousClock.Instant = .now) -> PollOutcome {
         var outcome = PollOutcome()
         takeAcknowledgements()
+        if let retryAt, now >= retryAt {
+            self.retryAt = nil
+            startReader()
+        }
         while iterator != nil {
             if inFlightBytes >= maxInFlightBytes {
                 outcome.blockedByBudget = true
@@ -159,7 +205,7 @@ public final class JournaldInput {
                 continue
             }
             current = nil
-            guard takeFromReader() else { break }
+            guard takeFromReader(now: now) else { break }
         }
         if outcome.eventsSent > 0 { sink.flush() }
         if lastSave.map({ now - $0 >= .seconds(1) }) ?? true {
@@ -170,20 +216,20 @@ public final class JournaldInput {
     }
 
     /// Takes the next event of the reader if it has one ready; false when there is none (or the reader ended).
-    private func takeFromReader() -> Bool {
+    private func takeFromReader(now: ContinuousClock.Instant) -> Bool {
         guard let iterator else { return false }
         let result: JournalReader.Iterator.PollResult
         do {
             result = try iterator.poll()
         } catch {
-            unavailable("cannot read the journal: \(error)")
+            readFailed("cannot read the journal: \(error)", now: now)
             return false
         }
         switch result {
         case .pending:
             return false
         case .finished:
-            unavailable("the journal reader stopped")
+            readFailed("the journal reader stopped", now: now)
             return false
         case .event(.entries(let batch)):
             if batch.unreadableEntries > 0 {
@@ -196,6 +242,7 @@ public final class JournaldInput {
             current = (shared, 0)
         case .event(.caughtUp(let cursor)):
             tracker.caughtUp(at: cursor)
+            lastCaughtUp = (tracker.sentCount, cursor)
         case .event(.cursorNotFound(let cursor, let reason, _)):
             let why = reason == .malformed ? "is not a valid journal cursor" : "names no entry of the journal (rotated or vacuumed away, or another journal)"
             gap("saved cursor \"\(cursor)\" from \(cursorFile.path) \(why)")
@@ -211,6 +258,7 @@ public final class JournaldInput {
         // flood of empty messages is bounded as well).
         let cost = bytes + record.cursor.readableBytes
         let sequence = tracker.send()
+        lastSent = (shared, index)
         inFlightBytes += cost
         statistics.linesSent += 1
         statistics.bytesRead += bytes
@@ -257,5 +305,6 @@ public final class JournaldInput {
         saveCursorIfMoved()
         iterator?.stop()
         iterator = nil
+        retryAt = nil
     }
 }
