@@ -100,6 +100,35 @@ final class JournaldShipEndToEndTests {
         #expect(records.map(\.value) == entries.map { String(decoding: $0.message, as: UTF8.self) })
     }
 
+    @Test(.enabled(if: JournaldFixture.available, "systemd-journal-remote is not installed (scripts/install-deps.sh installs it)"))
+    func killNineLosesNoEntryAndCopiesKeepTheirOrigin() throws {
+        let broker = try ShipBroker(dataDirectory: "\(directory.path)/broker", logDirectory: directory.path)
+        defer { broker.stop() }
+        let config = try writeConfig(broker: broker, inputs: """
+              - { type: journald, topic: journal, directory: "\(journal)", start_at: beginning, units: [ssh.service, cron.service] }
+            """)
+        var entries: [JournaldFixture.Entry] = []
+        for run in 0..<3 {
+            let batch = Self.textEntries(200, from: run * 200)
+            try JournaldFixture.write(batch, in: journal)
+            entries += batch.filter { $0.unit == "ssh.service" || $0.unit == "cron.service" }
+            let agent = try ShipAgent(config: config, stderrPath: "\(directory.path)/agent-stderr-kill-\(run)")
+            _ = waitForRecords(broker, topic: "journal", count: entries.count, agent: agent)
+            agent.kill9()
+        }
+        let records = ShipKcat.records(bootstrap: broker.bootstrap, topic: "journal")
+        var originOfValue: [String: String] = [:]
+        var mismatched: [String] = []
+        for record in records {
+            if let first = originOfValue[record.value], first != record.origin { mismatched.append(record.value) }
+            originOfValue[record.value] = originOfValue[record.value] ?? record.origin
+        }
+        print("journald-e2e: kill -9 x3: \(records.count) records for \(entries.count) matching entries")
+        #expect(mismatched.isEmpty, "copies with another origin: \(mismatched.prefix(5))")
+        #expect(Set(records.map(\.value)) == Set(entries.map { String(decoding: $0.message, as: UTF8.self) }))
+        #expect(Set(records.map(\.origin)).count == entries.count, "one origin per entry")
+    }
+
     @Test func withoutLibsystemdTheAgentSaysWhyAndKeepsShippingFiles() throws {
         let broker = try ShipBroker(dataDirectory: "\(directory.path)/broker", logDirectory: directory.path)
         defer { broker.stop() }
