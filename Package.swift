@@ -132,6 +132,7 @@ let package = Package(
                 "KafkaProtocol",
                 "KafkaClient",
                 "KafkaSecurity",
+                "SystemdJournal",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -153,7 +154,7 @@ let package = Package(
         .testTarget(
             name: "AgentTests",
             dependencies: [
-                "Agent", "KafkaProtocol", "TributaryTestSupport",
+                "Agent", "KafkaProtocol", "SystemdJournal", "TributaryTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],

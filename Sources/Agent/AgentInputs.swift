@@ -1,11 +1,13 @@
 public import Logging
 
-/// The configured inputs of an agent, ready to poll: one `FileInput` per `type: file` input, each with its own
-/// acknowledgement inbox and sink. The in-flight byte budget is shared out evenly. Journald inputs are
-/// validated but not read yet; they are logged as skipped.
+/// The configured inputs of an agent, ready to poll: one `FileInput` per `type: file` input and one
+/// `JournaldInput` per `type: journald` input, each with its own acknowledgement inbox and sink. The in-flight
+/// byte budget is shared out evenly.
 public final class AgentInputs {
     /// The file inputs, in config order.
     public let fileInputs: [FileInput]
+    /// The journald inputs, in config order.
+    public let journaldInputs: [JournaldInput]
     private let logger: Logger
 
     /// Builds the inputs of `configuration`; `makeSink(inputIndex, inbox)` gives each input its sink, which
@@ -15,8 +17,9 @@ public final class AgentInputs {
         makeSink: (Int, AcknowledgementInbox) -> any RecordSink
     ) {
         self.logger = logger
-        let fileCount = max(1, configuration.inputs.count { if case .file = $0 { true } else { false } })
+        let inputCount = max(1, configuration.inputs.count)
         var inputs: [FileInput] = []
+        var journals: [JournaldInput] = []
         for (index, input) in configuration.inputs.enumerated() {
             switch input {
             case .file(let file):
@@ -24,15 +27,20 @@ public final class AgentInputs {
                 inputs.append(FileInput(
                     configuration: file, inputIndex: index, stateDirectory: configuration.stateDirectory,
                     sink: makeSink(index, inbox), acknowledgements: inbox,
-                    maxInFlightBytes: configuration.maxInFlightBytes / fileCount, logger: logger))
+                    maxInFlightBytes: configuration.maxInFlightBytes / inputCount, logger: logger))
             case .journald(let journal):
-                logger.warning("inputs[\(index)] (journald → \(journal.topic)): the journald reader is not built yet; skipped")
+                let inbox = AcknowledgementInbox()
+                journals.append(JournaldInput(
+                    configuration: journal, inputIndex: index, stateDirectory: configuration.stateDirectory,
+                    sink: makeSink(index, inbox), acknowledgements: inbox,
+                    maxInFlightBytes: configuration.maxInFlightBytes / inputCount, logger: logger))
             }
         }
         fileInputs = inputs
+        journaldInputs = journals
     }
 
-    /// Polls every input until the task is cancelled, then saves positions and closes files.
+    /// Polls every input until the task is cancelled, then saves positions and cursors and closes files.
     public func run() async {
         await poll(until: { false })
         shutdown()
@@ -46,17 +54,22 @@ public final class AgentInputs {
                 let outcome = input.poll()
                 busy = busy || outcome.bytesRead > 0 || outcome.eventsSent > 0
             }
+            for input in journaldInputs {
+                busy = input.poll().eventsSent > 0 || busy
+            }
             if busy { await Task.yield() } else { try? await Task.sleep(for: .milliseconds(50)) }
         }
     }
 
-    /// Every input's metrics snapshot, in config order.
+    /// Every input's metrics snapshot: file inputs, then journald inputs.
     public func metricsSnapshots() -> [InputMetricsSnapshot] {
-        fileInputs.map { $0.metricsSnapshot() }
+        fileInputs.map { $0.metricsSnapshot() } + journaldInputs.map { $0.metricsSnapshot() }
     }
 
-    /// Takes the acknowledgements that arrived, saves positions and closes every file.
+    /// Takes the acknowledgements that arrived, saves positions and cursors, closes every file and stops the
+    /// journal readers.
     public func shutdown() {
         for input in fileInputs { input.shutdown() }
+        for input in journaldInputs { input.shutdown() }
     }
 }

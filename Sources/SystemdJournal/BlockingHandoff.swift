@@ -82,6 +82,38 @@ final class BlockingHandoff<Element: Sendable>: @unchecked Sendable {
         return cancelled
     }
 
+    /// What `poll()` found.
+    enum PollResult {
+        /// An element was waiting.
+        case element(Element)
+        /// Nothing is waiting yet; the producer is still running.
+        case pending
+        /// The sequence ended (or was cancelled) and everything buffered was taken.
+        case finished
+    }
+
+    /// Takes the next element if one is waiting, without suspending or blocking; rethrows the producer's error
+    /// once. For a consumer that polls (one consumer: never mix with a pending `next()`).
+    func poll() throws -> PollResult {
+        lock.lock()
+        if let element = buffer.popFirst() {
+            lock.unlock(withValue: producerMayProceed)
+            return .element(element)
+        }
+        if cancelled {
+            lock.unlock(withValue: true)
+            return .finished
+        }
+        if let terminal {
+            self.terminal = .some(nil)  // report the error once, then end
+            lock.unlock(withValue: producerMayProceed)
+            if let error = terminal { throw error }
+            return .finished
+        }
+        lock.unlock(withValue: producerMayProceed)
+        return .pending
+    }
+
     /// The next element, `nil` at the end or after cancellation; rethrows the producer's error.
     func next() async throws -> Element? {
         try await withTaskCancellationHandler {

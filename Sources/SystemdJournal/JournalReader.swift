@@ -48,6 +48,11 @@ public struct JournalReaderConfiguration: Sendable {
     public var bufferedBatches: Int
     /// The libsystemd to use; `nil` loads `libsystemd.so.0` (`SystemdLibrary.shared`).
     public var library: SystemdLibrary?
+    /// With matches: yield `.caughtUp(cursor:)` whenever every matching entry was read, naming the newest entry of
+    /// the journal whether it matches or not, and accept such a cursor as `start` (a non-matching entry's cursor
+    /// then positions after it instead of being "not found"). Lets a consumer save its position past the entries
+    /// the matches filter out. Costs a second, unfiltered journal handle on the reader thread. Default: false.
+    public var reportsCaughtUp: Bool
 
     /// A configuration reading `source` from `start`, following new entries.
     public init(
@@ -64,6 +69,7 @@ public struct JournalReaderConfiguration: Sendable {
         self.maxBatchBytes = 1 << 20
         self.bufferedBatches = 2
         self.library = nil
+        self.reportsCaughtUp = false
     }
 }
 
@@ -74,6 +80,9 @@ public enum JournalReadEvent: Sendable {
     /// The start cursor's entry was not found (`reason` is `.notFound` or `.malformed`); reading continues at
     /// `restartedAt`. Entries between the cursor and the restart point may be lost or repeated: log and count a gap.
     case cursorNotFound(cursor: String, reason: SystemdJournal.CursorSeek, restartedAt: SystemdJournal.MissingCursorStart)
+    /// Every matching entry up to and including the journal's newest entry `cursor` (matching or not) has been
+    /// yielded; resuming after `cursor` loses nothing. Only with `reportsCaughtUp` and matches.
+    case caughtUp(cursor: String)
 }
 
 /// Reads a journal on a dedicated thread and yields batches of entries with bounded buffering.
@@ -110,6 +119,28 @@ public struct JournalReader: AsyncSequence, Sendable {
         public func next() async throws -> JournalReadEvent? {
             try session.startIfNeeded()
             return try await session.handoff.next()
+        }
+
+        /// What `poll()` found.
+        public enum PollResult: Sendable {
+            /// The next event.
+            case event(JournalReadEvent)
+            /// No event is ready yet; the reader thread is still reading or waiting for the journal.
+            case pending
+            /// The sequence ended (not following, or stopped).
+            case finished
+        }
+
+        /// Takes the next event if the reader thread already produced one: never suspends or blocks, for a
+        /// consumer that polls (use either `poll()` or `next()`, not both at once). Starts the thread on first
+        /// use; throws the reader's error (the journal cannot be opened, libsystemd is missing) once.
+        public func poll() throws -> PollResult {
+            try session.startIfNeeded()
+            switch try session.handoff.poll() {
+            case .element(let event): return .event(event)
+            case .pending: return .pending
+            case .finished: return .finished
+            }
         }
 
         /// Stops the reader thread; `next()` returns `nil` afterwards.
@@ -173,7 +204,13 @@ struct JournalReadLoop {
         if configuration.follow { try journal.prepareToFollow() }
         try journal.setDataThreshold(configuration.dataThreshold)
         try journal.add(configuration.matches)
-        guard try position(journal) else { return }
+        // Without matches the last entry read is the newest: no second handle needed.
+        var unfiltered: SystemdJournal?
+        if configuration.reportsCaughtUp && !configuration.matches.isEmpty { unfiltered = try open() }
+        defer { unfiltered?.close() }
+        if configuration.follow { try unfiltered?.prepareToFollow() }
+        guard try position(journal, unfiltered: unfiltered) else { return }
+        var reportedCaughtUp: String?
 
         var builder = JournalBatchBuilder(
             capturedFields: configuration.capturedFields,
@@ -187,6 +224,17 @@ struct JournalReadLoop {
             if builder.count > 0 || builder.unreadableEntries > 0 {
                 guard handoff.push(.entries(builder.finish())) else { return }
                 continue
+            }
+            if let unfiltered, let newest = try newestCursor(unfiltered), newest != reportedCaughtUp {
+                // Entries up to `newest` exist now; pick up any that arrived since the last `next()` returned nil
+                // (new files too), so `newest` is reported only once no matching entry before it is unread.
+                if configuration.follow { _ = try journal.process() }
+                if let entry = try journal.next() {
+                    builder.append(entry)
+                    continue
+                }
+                guard handoff.push(.caughtUp(cursor: newest)) else { return }
+                reportedCaughtUp = newest
             }
             guard configuration.follow else {
                 handoff.finish()
@@ -204,14 +252,30 @@ struct JournalReadLoop {
         }
     }
 
-    /// Seeks to the start; `false` when the consumer went away meanwhile.
-    private func position(_ journal: SystemdJournal) throws(JournalError) -> Bool {
+    /// The cursor of the newest entry of `unfiltered` (a journal without matches), `nil` when it is empty.
+    private func newestCursor(_ unfiltered: SystemdJournal) throws(JournalError) -> String? {
+        if configuration.follow { _ = try unfiltered.process() }
+        try unfiltered.seekTail()
+        return try unfiltered.previous()?.cursor()
+    }
+
+    /// Seeks to the start; `false` when the consumer went away meanwhile. With an `unfiltered` journal, a cursor
+    /// is looked up there, so the cursor of an entry the matches filter out still positions after it.
+    private func position(_ journal: SystemdJournal, unfiltered: SystemdJournal?) throws(JournalError) -> Bool {
         switch configuration.start {
         case .head:
             try journal.seekHead()
         case .tail:
             try journal.seekPastNewest()
         case .cursor(let cursor, let ifMissing):
+            if let unfiltered {
+                let exists = try unfiltered.seek(cursor: cursor, ifMissing: .head)
+                if exists.found {
+                    // Found or not among the matching entries, `.closest` leaves `journal` right after it.
+                    _ = try journal.seek(cursor: cursor, ifMissing: .closest)
+                    return true
+                }
+            }
             let result = try journal.seek(cursor: cursor, ifMissing: ifMissing)
             if !result.found {
                 return handoff.push(.cursorNotFound(cursor: cursor, reason: result, restartedAt: ifMissing))

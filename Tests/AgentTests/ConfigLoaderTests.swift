@@ -68,6 +68,22 @@ struct ConfigLoaderTests {
         #expect(file.multiline?.flushTimeout == .seconds(2))
         #expect(file.multiline?.startPattern.matches(Array("2024-01".utf8)) == true)
         #expect(journal.units == ["ssh.service"] && journal.matches.count == 2)
+        #expect(journal.name == journal.topic && journal.startAt == .end)
+    }
+
+    @Test func journaldInputsTakeANameAndStartAt() throws {
+        let config = try Self.parse("""
+            brokers: ["b:1"]
+            inputs:
+              - { type: journald, topic: j, name: ssh, units: [ssh.service], start_at: beginning }
+              - { type: journald, topic: j }
+            """)
+        guard case .journald(let first) = config.inputs.first, case .journald(let second) = config.inputs.last else {
+            Issue.record("inputs not read")
+            return
+        }
+        #expect(first.name == "ssh" && first.startAt == .beginning)
+        #expect(second.name == "j" && second.startAt == .end)
     }
 
     @Test func defaultsApply() throws {
@@ -116,6 +132,10 @@ struct ConfigLoaderTests {
         ("brokers: [\"b:1\"]\ninputs:\n  - type: journald\n    topic: j\n    directory: journal", "inputs[0].directory: must be an absolute path"),
         ("brokers: [\"b:1\"]\ninputs:\n  - { type: file, topic: t, paths: [\"/a\"] }\n  - { type: file, topic: t, paths: [\"/b\"] }",
          "agent.yaml:4: inputs[1].name: \"t\" is already the name of inputs[0]"),
+        ("brokers: [\"b:1\"]\ninputs:\n  - { type: journald, topic: j }\n  - { type: journald, topic: j, units: [a.service] }",
+         "agent.yaml:4: inputs[1].name: \"j\" is already the name of inputs[0] (journald inputs keep their cursor by name"),
+        ("brokers: [\"b:1\"]\ninputs:\n  - { type: journald, topic: j, start_at: now }",
+         "inputs[0].start_at: \"now\" is not one of \"beginning\", \"end\""),
         ("brokers: [\"b:1\"]\nsasl: { mechanism: GSSAPI, username: u, password: p }\ninputs: [{ type: file, topic: t, paths: [\"/x\"] }]",
          "agent.yaml:2: sasl.mechanism: \"GSSAPI\" is not one of \"PLAIN\", \"SCRAM-SHA-256\", \"SCRAM-SHA-512\""),
         ("brokers: [\"b:1\"]\nsasl: { mechanism: PLAIN, username: u }\ninputs: [{ type: file, topic: t, paths: [\"/x\"] }]",

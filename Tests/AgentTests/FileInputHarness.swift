@@ -92,14 +92,7 @@ final class FileInputHarness {
     /// Polls until `condition` holds or `timeout` passes; returns whether it held.
     @discardableResult
     func poll(until condition: () -> Bool, timeout: Duration = .seconds(10)) -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            input.poll()
-            if condition() { return true }
-            usleep(2000)
-        }
-        input.poll()
-        return condition()
+        repeatPolling({ input.poll() }, until: condition, timeout: timeout)
     }
 
     /// Polls until `count` events arrived in total.
@@ -115,6 +108,18 @@ final class FileInputHarness {
         input.shutdown()
         directory.remove()
     }
+}
+
+/// Runs `poll` until `condition` holds or `timeout` passes (2 ms between rounds); returns whether it held.
+func repeatPolling(_ poll: () -> Void, until condition: () -> Bool, timeout: Duration) -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        poll()
+        if condition() { return true }
+        usleep(2000)
+    }
+    poll()
+    return condition()
 }
 
 /// Appends to and rewrites files as applications and logrotate do.

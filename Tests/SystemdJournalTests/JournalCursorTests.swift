@@ -1,5 +1,6 @@
 import SystemdJournal
 import Testing
+import TributaryTestSupport
 
 @Suite("SystemdJournal: resuming from cursors, and gaps when a cursor is gone")
 struct JournalCursorTests {
@@ -76,8 +77,8 @@ struct JournalCursorTests {
             let before = "\(directory)/before"
             let after = "\(directory)/after"
             // The same entries before and after "vacuuming" entries 0...4: a new file holding entries 5...8.
-            try JournalFixtures.convert(entries.flatMap(\.raw), to: "\(before)/system.journal")
-            try JournalFixtures.convert(entries[5...].flatMap(\.raw), to: "\(after)/system.journal")
+            try JournalExport.convert(entries.flatMap(\.raw), to: "\(before)/system.journal")
+            try JournalExport.convert(entries[5...].flatMap(\.raw), to: "\(after)/system.journal")
             let saved = try readAll(SystemdJournal(directory: before))[3].cursor
 
             let journal = try SystemdJournal(directory: after)

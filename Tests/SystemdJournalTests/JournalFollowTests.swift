@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import SystemdJournal
 import Testing
+import TributaryTestSupport
 
 @Suite("SystemdJournal: following new entries")
 struct JournalFollowTests {
@@ -15,7 +16,7 @@ struct JournalFollowTests {
             #expect(try readAll(journal).count == 9)
             #expect(try journal.wait(timeout: .milliseconds(1)) == .none)
 
-            try JournalFixtures.convert(JournalFixtures.exportBytes("appended"), to: path)
+            try JournalExport.convert(JournalFixtures.exportBytes("appended"), to: path)
             var changes: [SystemdJournal.Change] = []
             var fresh: [UInt64] = []
             let deadline = ContinuousClock.now + .seconds(10)
@@ -38,7 +39,7 @@ struct JournalFollowTests {
             try journal.seekPastNewest()
             #expect(try journal.next() == nil)
 
-            try JournalFixtures.convert(JournalFixtures.exportBytes("appended"), to: path)
+            try JournalExport.convert(JournalFixtures.exportBytes("appended"), to: path)
             var fresh: [UInt64] = []
             let deadline = ContinuousClock.now + .seconds(10)
             while fresh.count < appended.count, ContinuousClock.now < deadline {
@@ -67,7 +68,7 @@ struct JournalFollowTests {
 
             // A rotated file appears: written elsewhere, then renamed into the watched directory in one step.
             let staging = "\(directory)/staging/system@rotated.journal"
-            try JournalFixtures.convert(JournalFixtures.exportBytes("appended"), to: staging)
+            try JournalExport.convert(JournalFixtures.exportBytes("appended"), to: staging)
             try FileManager.default.moveItem(atPath: staging, toPath: "\(watched)/system@rotated.journal")
 
             let second = try await withDeadline(seconds: 20, "reading the rotated file") {
@@ -118,6 +119,7 @@ func collect(from iterator: JournalReader.Iterator, count: Int) async throws -> 
         switch event {
         case .entries(let batch): records += batch
         case .cursorNotFound(let cursor, _, _): Issue.record("unexpected gap at \(cursor)")
+        case .caughtUp: break
         }
     }
     return records

@@ -1,5 +1,6 @@
 import SystemdJournal
 import Testing
+import TributaryTestSupport
 
 @Suite("SystemdJournal: unit and FIELD=value matches applied by the journal")
 struct JournalMatchTests {

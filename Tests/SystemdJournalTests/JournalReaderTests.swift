@@ -1,6 +1,7 @@
 import NIOCore
 import SystemdJournal
 import Testing
+import TributaryTestSupport
 
 /// Every event of a non-following reader.
 func events(_ configuration: JournalReaderConfiguration) async throws -> [JournalReadEvent] {

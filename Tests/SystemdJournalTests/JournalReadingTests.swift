@@ -86,9 +86,9 @@ struct JournalReadingTests {
             // Compressible (so journal-remote compresses it, which is when the threshold applies) and binary.
             let block = generator.bytes(4096)
             let message = (0..<256).flatMap { index in block.map { $0 ^ UInt8(truncatingIfNeeded: index) } }
-            let export = JournalFixtures.exportEntry(
+            let export = JournalExport.entry(
                 realtime: 1_764_000_100_000_000, fields: [("MESSAGE", message), ("PRIORITY", Array("6".utf8))])
-            try JournalFixtures.convert(export, to: "\(directory)/large.journal")
+            try JournalExport.convert(export, to: "\(directory)/large.journal")
 
             let whole = try SystemdJournal(directory: directory)
             try whole.setDataThreshold(0)

@@ -23,6 +23,7 @@ extension AgentConfiguration {
                 if !journal.units.isEmpty { text += ", units \(journal.units.joined(separator: ", "))" }
                 if !journal.matches.isEmpty { text += ", matches \(journal.matches.joined(separator: ", "))" }
                 if let directory = journal.directory { text += ", directory \(directory)" }
+                text += ", start_at \(journal.startAt.rawValue), key \(journal.key.rawValue), cursor file journald-\(journal.name).cursor"
                 lines.append(text)
             }
         }

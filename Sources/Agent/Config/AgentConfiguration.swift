@@ -168,9 +168,14 @@ public struct FileInputConfiguration: Sendable {
     }
 }
 
-/// A `type: journald` input (validated; the reader is not built yet).
+/// A `type: journald` input: the local journal or a directory of journal files, filtered by the journal.
 public struct JournaldInputConfiguration: Sendable {
     public var topic: String
+    /// Names the input's cursor file (`journald-<name>.cursor` in the state directory); unique among journald
+    /// inputs. Default: the topic.
+    public var name: String
+    /// Where reading starts when no cursor was saved yet: the oldest entry or only new ones. Default: end.
+    public var startAt: StartPosition = .end
     /// Units to read (`_SYSTEMD_UNIT=`), empty for all.
     public var units: [String] = []
     /// Extra `FIELD=value` matches.
@@ -178,4 +183,9 @@ public struct JournaldInputConfiguration: Sendable {
     /// A directory of journal files instead of the local journal.
     public var directory: String?
     public var key: RecordKeyChoice = .host
+
+    public init(topic: String) {
+        self.topic = topic
+        self.name = topic
+    }
 }

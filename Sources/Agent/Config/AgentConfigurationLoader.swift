@@ -117,16 +117,26 @@ public enum AgentConfigurationLoader {
             if case .sequence(let sequence) = node {
                 if sequence.isEmpty { r.report("inputs", node, "must list at least one input") }
                 var fileInputNames: [String: Int] = [:]
+                var journaldInputNames: [String: Int] = [:]
                 for (index, element) in sequence.enumerated() {
                     guard let input = readInput(element, "inputs[\(index)]", &r) else { continue }
                     inputs.append(input)
-                    guard case .file(let file) = input else { continue }
-                    if let first = fileInputNames[file.name] {
+                    let (name, keeps): (String, String) = switch input {
+                    case .file(let file): (file.name, "file inputs keep positions")
+                    case .journald(let journal): (journal.name, "journald inputs keep their cursor")
+                    }
+                    let first: Int?
+                    if case .file = input {
+                        first = fileInputNames[name]
+                        if first == nil { fileInputNames[name] = index }
+                    } else {
+                        first = journaldInputNames[name]
+                        if first == nil { journaldInputNames[name] = index }
+                    }
+                    if let first {
                         r.report(
                             "inputs[\(index)].name", element,
-                            "\"\(file.name)\" is already the name of inputs[\(first)] (file inputs keep positions by name, which defaults to the topic; set name: to tell them apart)")
-                    } else {
-                        fileInputNames[file.name] = index
+                            "\"\(name)\" is already the name of inputs[\(first)] (\(keeps) by name, which defaults to the topic; set name: to tell them apart)")
                     }
                 }
             } else {
@@ -185,7 +195,9 @@ public enum AgentConfigurationLoader {
         "type", "name", "topic", "paths", "exclude", "start_at", "key", "max_line_bytes", "multiline", "partial_line_timeout",
         "close_idle_after", "max_open_files", "rescan_interval", "fingerprint_bytes",
     ]
-    private static let journaldKeys: Set<String> = ["type", "topic", "units", "matches", "directory", "key"]
+    private static let journaldKeys: Set<String> = [
+        "type", "name", "topic", "units", "matches", "directory", "key", "start_at",
+    ]
 
     private static func readInput(_ node: Node, _ path: String, _ r: inout ConfigNodeReader) -> AgentConfiguration.Input? {
         guard case .mapping(let mapping) = node else {
@@ -313,6 +325,12 @@ public enum AgentConfigurationLoader {
             input.directory = directory
         }
         if let n = map["key"], let value = r.choice(n, "\(path).key", as: RecordKeyChoice.self) { input.key = value }
+        if let n = map["name"], let name = r.string(n, "\(path).name") {
+            if let problem = TopicName.problem(name) { r.report("\(path).name", n, problem) } else { input.name = name }
+        }
+        if let n = map["start_at"], let value = r.choice(n, "\(path).start_at", as: StartPosition.self) {
+            input.startAt = value
+        }
         return topic != nil ? input : nil
     }
 }

@@ -129,6 +129,10 @@ public final class AgentMetrics: Sendable {
         page.family(
             "tributary_agent_input_errors_total", .counter, help: "Errors the input logged.", counter(\.errors))
         page.family(
+            "tributary_agent_input_journal_gaps_total", .counter,
+            help: "Journald inputs: saved cursors that could not be used (reading restarted at the oldest entry).",
+            inputs.filter { $0.key.type == "journald" }.map { PrometheusText.Sample(labels($0.key), $0.value.journalGaps) })
+        page.family(
             "tributary_agent_input_lines_dropped_total", .counter, help: "Lines dropped, by reason.",
             inputs.flatMap { input in
                 input.value.dropped.sorted { $0.key < $1.key }.map { .init(labels(input.key) + [("reason", $0.key)], $0.value) }

@@ -15,6 +15,8 @@ public struct InputCounters: Sendable, Equatable {
     public var errors = 0
     /// Lines dropped, by reason. Empty for inputs that never drop anything (file inputs).
     public var dropped: [String: Int] = [:]
+    /// Journald inputs: times the saved cursor could not be used and reading restarted at the oldest entry.
+    public var journalGaps = 0
 
     public init() {}
 
@@ -28,6 +30,7 @@ public struct InputCounters: Sendable, Equatable {
         sum.truncatedPieces += right.truncatedPieces
         sum.errors += right.errors
         sum.dropped.merge(right.dropped, uniquingKeysWith: +)
+        sum.journalGaps += right.journalGaps
         return sum
     }
 }

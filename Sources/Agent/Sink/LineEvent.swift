@@ -43,7 +43,8 @@ public struct AckToken: Hashable, Sendable {
 public struct LineEvent: Sendable {
     /// The line's bytes without terminator: a slice of the read buffer (no copy), untouched (any bytes).
     public var value: ByteBuffer
-    /// When the bytes were read, in ms since the Unix epoch (the record timestamp for files).
+    /// The record timestamp in ms since the Unix epoch: when the bytes were read (files), the entry's realtime
+    /// timestamp (journald).
     public var readTimeMilliseconds: Int64
     /// The path the stream was first seen at (the `source` header).
     public var source: String
@@ -57,4 +58,8 @@ public struct LineEvent: Sendable {
     public var inputIndex: Int
     /// Give this back to the `AcknowledgementInbox` once the event is delivered.
     public var ackToken: AckToken
+    /// For a journald event, the entry it came from: its cursor is the `origin` (with the host) and its unit,
+    /// priority, pid and identifier become headers; `readTimeMilliseconds` then holds the entry's realtime
+    /// timestamp. `nil` for file events.
+    public var journalEntry: JournalEntryReference? = nil
 }

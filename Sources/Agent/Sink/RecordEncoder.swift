@@ -1,9 +1,11 @@
 public import KafkaProtocol
 import NIOCore
+import SystemdJournal
 
 /// Turns line events into Kafka records as DESIGN.md's record contract says: value = the line, timestamp =
-/// read time, key = host, source or none, headers `host`, `source`, `origin` (`<host>:<stream>:<offset>`) and,
-/// for a piece of an over-long line, `truncated` = `true`. Reuses its buffers: no allocation per record.
+/// read time (the entry's realtime for journald), key = host, source or none, headers `host`, `source`, `origin`
+/// (`<host>:<stream>:<offset>` for files, `<host>:<cursor>` for journald), for journald `unit`, `priority`, `pid`
+/// and `identifier` when the entry has them, and for a piece of an over-long line `truncated` = `true`. Reuses its buffers: no allocation per record.
 public struct RecordEncoder {
     private let host: String
     private let key: RecordKeyChoice
@@ -48,13 +50,27 @@ public struct RecordEncoder {
         origin.clear()
         host.withUTF8 { origin.writeBytes($0) }
         origin.writeInteger(UInt8(ascii: ":"))
-        Self.writeHex(event.origin.stream.rawValue, into: &origin)
-        origin.writeInteger(UInt8(ascii: ":"))
-        Self.writeDecimal(event.origin.offset, into: &origin)
+        let entry = event.journalEntry?.record
+        if let entry {
+            var cursor = entry.cursor
+            origin.writeBuffer(&cursor)
+        } else {
+            Self.writeHex(event.origin.stream.rawValue, into: &origin)
+            origin.writeInteger(UInt8(ascii: ":"))
+            Self.writeDecimal(event.origin.offset, into: &origin)
+        }
         headers.removeAll()
         host.withUTF8 { headers.append(key: "host", value: UnsafeRawBufferPointer($0)) }
         source.withUTF8 { headers.append(key: "source", value: UnsafeRawBufferPointer($0)) }
         origin.withUnsafeReadableBytes { headers.append(key: "origin", value: $0) }
+        if let entry {
+            for field in JournalCapturedField.allCases {
+                guard let name = field.headerName, let value = entry.value(at: field.rawValue) else { continue }
+                value.withUnsafeReadableBytes { bytes in
+                    name.withUTF8Buffer { headers.append(keyBytes: UnsafeRawBufferPointer($0), value: bytes) }
+                }
+            }
+        }
         if event.truncated {
             var yes = "true"
             yes.withUTF8 { headers.append(key: "truncated", value: UnsafeRawBufferPointer($0)) }
