@@ -103,6 +103,15 @@ struct JournaldInputTests {
         try harness.input.saveCursor()
         #expect(harness.savedCursorText == cursors[half - 1] + "\n")
         #expect(harness.input.statistics.linesAcknowledged == half)
+        // What /metrics shows: the acknowledged half, MESSAGE bytes, nothing in flight for it.
+        let metrics = harness.input.metricsSnapshot()
+        let messageBytes = { (slice: ArraySlice<JournaldFixture.Entry>) in slice.reduce(0) { $0 + $1.message.count } }
+        #expect(metrics.labels.type == "journald")
+        #expect(metrics.counters.linesRead == entries.count)
+        #expect(metrics.counters.bytesRead == messageBytes(entries[...]))
+        #expect(metrics.counters.linesAcknowledged == half)
+        #expect(metrics.counters.bytesAcknowledged == messageBytes(entries[..<half]))
+        #expect(metrics.counters.journalGaps == 0)
 
         // A crash of the shipper: the unacknowledged half is read again after the restart, nothing else.
         harness.restart(forgetSink: true)
@@ -126,6 +135,7 @@ struct JournaldInputTests {
         #expect(harness.poll(untilEvents: entries.count))
         #expect(harness.messages == entries.map(\.message))
         #expect(harness.input.statistics.gaps == 1)
+        #expect(harness.input.metricsSnapshot().counters.journalGaps == 1)
         let warning = harness.log.messages.first { $0.level == .warning && $0.message.contains("gap") }
         #expect(warning?.message.contains("journald input journal") == true, "\(harness.log.messages)")
         #expect(warning?.message.contains(cursor) == true)
