@@ -51,6 +51,10 @@ public final class FileInput {
     private let allocator = ByteBufferAllocator()
 
     private var streams: [Int: FileStream] = [:]
+    /// Slots of the streams with an open file, and of those no file holds: kept by `track` so that per-file
+    /// work (descriptor cap, matching a new file) does not walk every stream (10,000 files would be quadratic).
+    private var openSlots = Set<Int>()
+    private var unattachedSlots = Set<Int>()
     private var nextSlot = 0
     /// Attached streams by the file holding them.
     private var attachedByKey: [FileKey: Int] = [:]
@@ -100,7 +104,7 @@ public final class FileInput {
     }
 
     /// Number of files open right now.
-    public var openFileCount: Int { streams.values.count { $0.isOpen } }
+    public var openFileCount: Int { openSlots.count }
 
     /// For each file holding a stream: its path and its size now (fstat when open, stat of the path when
     /// closed) minus the stream's acknowledged offset (0 when the file is shorter).
@@ -144,7 +148,7 @@ public final class FileInput {
                 offset: saved.offset, signature: saved.signature, maxLineBytes: configuration.maxLineBytes,
                 multiline: configuration.multiline, now: now, lastSeen: saved.lastSeen)
             stream.mayContinueInCopy = saved.continuesInCopy ?? true
-            streams[stream.slot] = stream
+            insert(stream)
             knownPaths.insert(saved.path)
         }
     }
@@ -248,7 +252,8 @@ public final class FileInput {
             report(directory, "cannot watch directory: \(reason)")
         }
         // Truncations first, so a copytruncate copy found by this scan continues the truncated stream.
-        for stream in streams.values where stream.isOpen {
+        for slot in openSlots.sorted() {
+            guard let stream = streams[slot] else { continue }
             _ = sizeIfStillTheSameContent(stream, now: now)
         }
         let (files, problems) = discovery.scan()
@@ -268,7 +273,7 @@ public final class FileInput {
         }
         let cutoff = wall - forgetAfterSeconds
         for stream in streams.values where !stream.attached && stream.acks.pendingCount == 0 && stream.lastSeen < cutoff {
-            streams.removeValue(forKey: stream.slot)
+            remove(stream)
             positionsDirty = true
         }
         scannedOnce = true
@@ -299,7 +304,13 @@ public final class FileInput {
             detach(stream, reason: "was replaced (inode reused)", now: now, mayContinueInCopy: false)
             close(fd)
         }
-        if descriptorsExhausted || (waitingKeys.contains(file.key) && !waitingForDescriptor.isEmpty && !fromQueue) {
+        if descriptorsExhausted || (waitingKeys.contains(file.key) && !waitingForDescriptor.isEmpty && !fromQueue)
+            || !hasDescriptorToSpare()
+        {
+            if !descriptorsExhausted && waitingForDescriptor.isEmpty {
+                logger.warning("file input \(configuration.topic): open-files cap (\(configuration.maxOpenFiles)) reached; files wait for a descriptor (first: \(file.path))")
+            }
+            descriptorsExhausted = true
             enqueueWaiting(file)
             return
         }
@@ -336,7 +347,7 @@ public final class FileInput {
             id: uniqueID, slot: takeSlot(), source: file.path, key: file.key, offset: offset, signature: .empty,
             maxLineBytes: configuration.maxLineBytes, multiline: configuration.multiline, now: now, lastSeen: wall)
         stream.signatureStale = offset > 0
-        streams[stream.slot] = stream
+        insert(stream)
         statistics.streamsStarted += 1
         attach(stream, fd: fd, file: file, now: now, wall: wall)
         positionsDirty = true
@@ -347,7 +358,8 @@ public final class FileInput {
     /// (oldest first).
     private func matchUnattached(_ candidate: inout CandidateFile, key: FileKey) -> FileStream? {
         var best: FileStream?
-        for stream in streams.values where !stream.attached {
+        for slot in unattachedSlots {
+            guard let stream = streams[slot] else { continue }
             // A stream with no content signature yet, or whose file was deleted, only continues in its own file.
             guard stream.key == key || (stream.signature.checkEnd > 0 && stream.mayContinueInCopy) else { continue }
             let better = best.map { current in
@@ -378,6 +390,24 @@ public final class FileInput {
         stream.lastSeen = wall
         stream.deleted = false
         attachedByKey[file.key] = stream.slot
+    }
+
+    private func insert(_ stream: FileStream) {
+        streams[stream.slot] = stream
+        stream.onStateChange = { [weak self] in self?.track($0) }
+        track(stream)
+    }
+
+    private func remove(_ stream: FileStream) {
+        stream.onStateChange = nil
+        streams.removeValue(forKey: stream.slot)
+        openSlots.remove(stream.slot)
+        unattachedSlots.remove(stream.slot)
+    }
+
+    private func track(_ stream: FileStream) {
+        if stream.isOpen { openSlots.insert(stream.slot) } else { openSlots.remove(stream.slot) }
+        if stream.attached { unattachedSlots.remove(stream.slot) } else { unattachedSlots.insert(stream.slot) }
     }
 
     private func enqueueWaiting(_ file: DiscoveredFile) {
@@ -431,7 +461,9 @@ public final class FileInput {
     /// Closes the open file that has been idle longest (read to its end, nothing held); false if none can be.
     /// A file not read since it was opened (`needsRead`) is not idle: its size is not known yet.
     private func closeOneIdleFile() -> Bool {
-        let idle = streams.values.filter { $0.isOpen && !$0.needsRead && $0.holdsNothing && $0.readOffset >= $0.lastSize }
+        let idle = openSlots.compactMap { streams[$0] }.filter {
+            $0.isOpen && !$0.needsRead && $0.holdsNothing && $0.readOffset >= $0.lastSize
+        }
         guard let victim = idle.min(by: { $0.lastGrowth < $1.lastGrowth }) else { return false }
         if victim.signatureStale { refreshSignature(victim) }
         victim.closeFile()
@@ -468,7 +500,7 @@ public final class FileInput {
     // MARK: - Reading
 
     private func readPass(now: ContinuousClock.Instant, outcome: inout PollOutcome) {
-        let ordered = streams.values.filter { $0.isOpen && $0.needsRead }.sorted { $0.slot < $1.slot }
+        let ordered = openSlots.sorted().compactMap { streams[$0] }.filter { $0.isOpen && $0.needsRead }
         guard !ordered.isEmpty else { return }
         let start = readCursor % ordered.count
         readCursor += 1
@@ -508,7 +540,7 @@ public final class FileInput {
 
     /// Reads what is new in `stream`'s file, at most 1 MiB per call (fairness) and within the budget.
     private func read(_ stream: FileStream, now: ContinuousClock.Instant, outcome: inout PollOutcome) {
-        guard let size = sizeIfStillTheSameContent(stream, now: now) else { return }
+        guard var size = sizeIfStillTheSameContent(stream, now: now) else { return }
         stream.lastSize = size
         let readTime = Self.wallMilliseconds()
         var budget = 1 << 20
@@ -519,10 +551,16 @@ public final class FileInput {
                 stream.needsRead = true
                 break
             }
-            var buffer = stream.splitter.makeReadBuffer(allocator: allocator, chunkSize: chunkSize)
             let offset = stream.splitter.endOffset
+            // Only what the file holds (its size checked again once reached): line slices keep their read
+            // buffer alive until acknowledged, so 1,000 tailed files with a line each must not pin 64 KiB each.
+            if offset >= size {
+                size = currentSize(of: stream)
+                if offset >= size { break }
+            }
+            let count = min(chunkSize, Int(size - offset))
+            var buffer = stream.splitter.makeReadBuffer(allocator: allocator, chunkSize: count)
             let fd = stream.fd
-            let count = chunkSize
             let got = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { target in
                 let result = pread(fd, target.baseAddress, min(count, target.count), off_t(offset))
                 return max(result, 0)

@@ -15,10 +15,17 @@ final class FileStream {
     /// The file holding the stream, or the last one that did.
     var key: FileKey
     /// Open descriptor, or -1 (closed while idle, or detached).
-    var fd: Int32 = -1
+    var fd: Int32 = -1 {
+        didSet { if (oldValue >= 0) != (fd >= 0) { onStateChange?(self) } }
+    }
     /// Whether a file currently holds this stream. A detached stream (its file truncated, deleted or gone)
     /// is kept so that a renamed file or a copytruncate copy with its content continues it.
-    var attached = false
+    var attached = false {
+        didSet { if oldValue != attached { onStateChange?(self) } }
+    }
+    /// Called when the stream opens or closes its file, or is attached or detached (the owning input keeps
+    /// its sets of open and unattached streams with it).
+    var onStateChange: ((FileStream) -> Void)?
     /// Next byte to read.
     var readOffset: UInt64
     /// File size at the last fstat.
