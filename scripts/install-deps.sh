@@ -5,7 +5,7 @@
 # Idempotent: skips apt-get when everything is already there.
 set -euo pipefail
 
-debs=(zlib1g-dev liblz4-dev libzstd-dev libsnappy-dev libpcre2-dev pkg-config kcat lz4 zstd gzip openssl)
+debs=(zlib1g-dev liblz4-dev libzstd-dev libsnappy-dev libpcre2-dev pkg-config kcat lz4 zstd gzip openssl python3 python3-pip)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -33,7 +33,8 @@ fi
 # kafka-python and the codec modules it uses (lz4 frames, zstd, snappy).
 if ! python3 -c 'import kafka, lz4.frame, zstandard, snappy' 2>/dev/null; then
   echo "install-deps: pip install kafka-python and codecs" >&2
-  python3 -m pip install -q --disable-pip-version-check \
+  # Debian's own pip refuses system-wide installs (PEP 668) unless told; other pips ignore the variable.
+  PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install -q --disable-pip-version-check \
     'kafka-python==2.3.3' lz4 zstandard python-snappy 2>&1 | grep -v 'Running pip as the' >&2 || true
   python3 -c 'import kafka, lz4.frame, zstandard, snappy'
 fi

@@ -6,8 +6,8 @@
 # over the reading side as they land.
 #
 # What is shipped: every readable, non-empty plain-text log in /var/log (and one directory below) to topic
-# `logs`; the journal, when this host has one, to topic `journal` (the agent skips that input with a
-# warning until its journald reader is built); the samples in ../shared/data/loghub when no log is readable.
+# `logs`; the journal, when this host has one, to topic `journal`; the samples in ../shared/data/loghub when
+# no log is readable.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
