@@ -59,14 +59,37 @@ public final class Decompressor {
         appendingTo output: inout ByteBuffer,
         maxOutputBytes: Int
     ) throws(CompressionError) -> Int {
+        try decompress(input, appendingTo: &output, maxOutputBytes: maxOutputBytes, observingInput: { _ in })
+    }
+
+    /// Decompresses as `decompress(_:appendingTo:maxOutputBytes:)` does, showing `observe` every input byte once,
+    /// in order: lz4 block by block as each is decoded (so a checksum of the compressed bytes reads them while
+    /// they are in cache), the other codecs all at once up front.
+    ///
+    /// - Returns: The number of bytes appended.
+    /// - Throws: As `decompress(_:appendingTo:maxOutputBytes:)`; `observe` has then seen a prefix of `input`.
+    @discardableResult
+    public func decompress(
+        _ input: UnsafeRawBufferPointer,
+        appendingTo output: inout ByteBuffer,
+        maxOutputBytes: Int,
+        observingInput observe: (UnsafeRawBufferPointer) -> Void
+    ) throws(CompressionError) -> Int {
         let start = output.writerIndex
         var budget = DecompressionBudget(maxOutputBytes: maxOutputBytes, output: output)
         do throws(CompressionError) {
             switch self.backend {
-            case .gzip(let inflater): try inflater.decompress(input, appendingTo: &output, budget: &budget)
-            case .lz4(let decompressor): try decompressor.decompress(input, appendingTo: &output, budget: &budget)
-            case .zstd(let decompressor): try decompressor.decompress(input, appendingTo: &output, budget: &budget)
-            case .snappy: try SnappyCodec.decompress(input, appendingTo: &output, budget: &budget)
+            case .lz4(let decompressor):
+                try decompressor.decompress(input, appendingTo: &output, budget: &budget, observingInput: observe)
+            case .gzip(let inflater):
+                observe(input)
+                try inflater.decompress(input, appendingTo: &output, budget: &budget)
+            case .zstd(let decompressor):
+                observe(input)
+                try decompressor.decompress(input, appendingTo: &output, budget: &budget)
+            case .snappy:
+                observe(input)
+                try SnappyCodec.decompress(input, appendingTo: &output, budget: &budget)
             }
         } catch {
             output.moveWriterIndex(to: start)

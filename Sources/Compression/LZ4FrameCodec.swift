@@ -107,10 +107,15 @@ final class LZ4FrameDecompressor {
     }
 
     /// Appends the decompressed frames of `input` to `output`, counting them in `budget`.
+    ///
+    /// `observe` sees every input byte once, in order, each piece right after LZ4F decoded it: the input is fed
+    /// one block at a time, so a checksum over the compressed bytes reads them while they are in cache. On a
+    /// throw, `observe` has seen a prefix of the input.
     func decompress(
         _ input: UnsafeRawBufferPointer,
         appendingTo output: inout ByteBuffer,
-        budget: inout DecompressionBudget
+        budget: inout DecompressionBudget,
+        observingInput observe: (UnsafeRawBufferPointer) -> Void
     ) throws(CompressionError) {
         guard input.count > 0 else {
             throw CompressionError(kind: .corruptInput, algorithm: .lz4, detail: "empty input: expected an LZ4 frame")
@@ -123,6 +128,17 @@ final class LZ4FrameDecompressor {
         var frameStart = 0
         var atFrameStart = true
         var sizeHint: Int? = nil
+        // Block framing of the current frame: bytes after each block's data and after the end mark
+        // (checksums), and whether `position` is at a block header (LZ4F consumed the whole last block fed).
+        var blockTrailer = 0
+        var endMarkTrailer = 0
+        var atBlockStart = false
+        var observed = 0
+        func observeInput(upTo end: Int) {
+            guard end > observed else { return }
+            observe(UnsafeRawBufferPointer(start: base + observed, count: end - observed))
+            observed = end
+        }
         while true {
             if atFrameStart {
                 frame += 1
@@ -151,14 +167,24 @@ final class LZ4FrameDecompressor {
                     let plausible = (input.count - position).multipliedReportingOverflow(by: 256).partialValue
                     sizeHint = budget.produced + min(Int(info.contentSize), max(plausible, 0))
                 }
+                atBlockStart = info.frameType == LZ4F_frame
+                blockTrailer = info.blockChecksumFlag == LZ4F_blockChecksumEnabled ? 4 : 0
+                endMarkTrailer = info.contentChecksumFlag == LZ4F_contentChecksumEnabled ? 4 : 0
                 atFrameStart = false
+            }
+            // Feed one block (its header, data and checksum), or everything left when not at a block header.
+            var chunkEnd = input.count
+            if atBlockStart && input.count - position >= 4 {
+                let word = UInt32(littleEndian: (base + position).loadUnaligned(as: UInt32.self))
+                let size = word == 0 ? endMarkTrailer : Int(word & 0x7FFF_FFFF) + blockTrailer
+                chunkEnd = min(input.count, position + 4 + size)
             }
             let request = budget.nextRequest(inputCount: input.count, sizeHint: sizeHint)
             var consumed = 0
             var rc = 0
             let written = output._writeBounded(minimumWritableBytes: request, limit: budget.stepLimit) { dst in
                 var dstSize = dst.count
-                var srcSize = input.count - position
+                var srcSize = chunkEnd - position
                 rc = LZ4F_decompress(context, dst.baseAddress, &dstSize, base + position, &srcSize, nil)
                 consumed = srcSize
                 return LZ4F_isError(rc) != 0 ? 0 : dstSize
@@ -169,7 +195,9 @@ final class LZ4FrameDecompressor {
                     detail: "frame \(frame) starting at input offset \(frameStart), near input offset \(position) of \(input.count): \(lz4Message(rc))"
                 )
             }
+            atBlockStart = atBlockStart && position + consumed == chunkEnd
             position += consumed
+            observeInput(upTo: position)
             budget.produced += written
             if budget.isExceeded {
                 throw CompressionError(

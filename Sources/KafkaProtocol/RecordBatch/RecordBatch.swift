@@ -72,11 +72,15 @@ public struct RecordBatch: Sendable {
     @inlinable
     public func verifyChecksum() throws(KafkaDecodingError) {
         let computed = computedChecksum
-        guard computed == header.crc else {
-            throw KafkaDecodingError(
-                .checksumMismatch, context: "RecordBatch(baseOffset: \(header.baseOffset))",
-                detail: "stored CRC-32C 0x\(String(header.crc, radix: 16)), computed 0x\(String(computed, radix: 16))")
-        }
+        guard computed == header.crc else { throw checksumMismatch(computed: computed) }
+    }
+
+    /// The error for a stored CRC that does not match `computed`.
+    @usableFromInline
+    internal func checksumMismatch(computed: UInt32) -> KafkaDecodingError {
+        KafkaDecodingError(
+            .checksumMismatch, context: "RecordBatch(baseOffset: \(header.baseOffset))",
+            detail: "stored CRC-32C 0x\(String(header.crc, radix: 16)), computed 0x\(String(computed, radix: 16))")
     }
 
     /// The compressed (or plain) bytes after `recordsCount`, as a slice.
@@ -124,9 +128,14 @@ public struct RecordBatch: Sendable {
     }
 
     /// The records' bytes: decompressed (into `decompressor`'s reused buffer) if the batch is compressed.
+    ///
+    /// With `verifyingChecksum`, the CRC-32C is checked too, before anything is returned: for a compressed batch
+    /// along with decompression, each compressed piece (an lz4 block) checksummed right after it is decoded, while
+    /// it is in cache; a mismatch throws `verifyChecksum()`'s error, also when the corrupt input fails to
+    /// decompress or declares too many records.
     @usableFromInline
     internal func recordsPayload(
-        maxUncompressedBytes: Int?, decompressor: RecordBatchDecompressor?
+        maxUncompressedBytes: Int?, decompressor: RecordBatchDecompressor?, verifyingChecksum: Bool = false
     ) throws(KafkaDecodingError) -> ByteBuffer {
         let count = Int(header.recordsCount)
         let payload: ByteBuffer
@@ -135,13 +144,30 @@ public struct RecordBatch: Sendable {
             let limit = maxUncompressedBytes ?? Self.defaultMaxUncompressedBytes(compressedSize: compressed.readableBytes)
             // Every record takes at least 7 bytes: refuse a count the bound cannot hold before inflating.
             guard count <= limit / RecordParser.minimumRecordSize else {
+                if verifyingChecksum { try verifyChecksum() }  // a corrupt batch reports its CRC first
                 throw KafkaDecodingError(
                     .invalidLength, context: "RecordBatch.recordsCount",
                     detail: "\(count) records cannot fit in the \(limit) bytes allowed after decompression")
             }
             let decompressor = decompressor ?? RecordBatchDecompressor()
-            payload = try decompressor.decompress(compressed, algorithm: algorithm, maxOutputBytes: limit)
+            guard verifyingChecksum else {
+                return try decompressor.decompress(compressed, algorithm: algorithm, maxOutputBytes: limit)
+            }
+            // The CRC covers the header from `attributes` on, then the compressed records.
+            let covered = RecordBatchHeader.FieldOffset.attributes
+            var crc = CRC32C.checksum(
+                bytes, at: bytes.readerIndex + covered, length: RecordBatchHeader.size - covered) ?? 0
+            do {
+                payload = try decompressor.decompress(compressed, algorithm: algorithm, maxOutputBytes: limit) {
+                    crc = CRC32C.checksum($0, initial: crc)
+                }
+            } catch {
+                try verifyChecksum()  // a corrupt batch reports its CRC first, as when checked up front
+                throw error
+            }
+            guard crc == header.crc else { throw checksumMismatch(computed: crc) }
         } else {
+            if verifyingChecksum { try verifyChecksum() }
             payload = recordsBytes
         }
         return payload
@@ -152,7 +178,9 @@ public struct RecordBatch: Sendable {
     ///
     /// Each record is checked as `records(...)` checks it (lengths, varints, headers, increasing
     /// offset deltas within `lastOffsetDelta`) just before it is visited; after the last record the
-    /// payload must end exactly. The CRC is *not* checked here (see `records(...)`).
+    /// payload must end exactly. The CRC is checked only with `verifyingChecksum` (for batches from a
+    /// `RecordBatchReader(verifyingChecksums: false)`): then before any record is visited, and for an lz4
+    /// batch while it is decompressed, which is cheaper than the reader's separate pass.
     ///
     /// - Important: Unlike `records(...)`, validation and visiting interleave: a corrupt record
     ///   throws `KafkaDecodingError` *after* the records before it were passed to `body`. A caller
@@ -172,6 +200,8 @@ public struct RecordBatch: Sendable {
     /// ```
     ///
     /// - Parameters:
+    ///   - verifyingChecksum: check the CRC-32C first (default false: the reader checks it); a mismatch throws
+    ///     `verifyChecksum()`'s error and visits nothing.
     ///   - maxUncompressedBytes: as for `records(...)`.
     ///   - decompressor: as for `records(...)`; its output buffer is reused from batch to batch.
     ///   - body: called once per record; return `false` to stop early.
@@ -180,10 +210,12 @@ public struct RecordBatch: Sendable {
     ///   what `body` throws.
     @inlinable
     public func forEachRecord(
+        verifyingChecksum: Bool = false,
         maxUncompressedBytes: Int? = nil, decompressor: RecordBatchDecompressor? = nil,
         _ body: (borrowing RecordView) throws -> Bool
     ) throws -> Int {
-        let payload = try recordsPayload(maxUncompressedBytes: maxUncompressedBytes, decompressor: decompressor)
+        let payload = try recordsPayload(
+            maxUncompressedBytes: maxUncompressedBytes, decompressor: decompressor, verifyingChecksum: verifyingChecksum)
         return try RecordParser.visit(payload, header: header, body)
     }
 

@@ -29,11 +29,16 @@ struct BatchDecompressorCodecs {
         }
     }
 
-    /// Appends the decompressed form of `input` to `output`, at most `maxOutputBytes` bytes.
+    /// Appends the decompressed form of `input` to `output`, at most `maxOutputBytes` bytes, showing `observe`
+    /// each input byte once, in order.
     mutating func decompress(
-        _ input: ByteBuffer, algorithm: CompressionAlgorithm, into output: inout ByteBuffer, maxOutputBytes: Int
+        _ input: ByteBuffer, algorithm: CompressionAlgorithm, into output: inout ByteBuffer, maxOutputBytes: Int,
+        observingInput observe: (UnsafeRawBufferPointer) -> Void
     ) throws(CompressionError) {
-        try decompressor(for: algorithm).decompress(input, appendingTo: &output, maxOutputBytes: maxOutputBytes)
+        let decompressor = decompressor(for: algorithm)
+        try input.withUnsafeReadableBytes { (bytes) throws(CompressionError) -> Void in
+            try decompressor.decompress(bytes, appendingTo: &output, maxOutputBytes: maxOutputBytes, observingInput: observe)
+        }
     }
 }
 

@@ -27,6 +27,15 @@ public final class RecordBatchDecompressor {
     public func decompress(
         _ input: ByteBuffer, algorithm: CompressionAlgorithm, maxOutputBytes: Int
     ) throws(KafkaDecodingError) -> ByteBuffer {
+        try decompress(input, algorithm: algorithm, maxOutputBytes: maxOutputBytes, observingInput: { _ in })
+    }
+
+    /// Decompresses as `decompress(_:algorithm:maxOutputBytes:)` does, showing `observe` each input byte once, in
+    /// order (lz4: block by block, as each is decoded, while it is in cache).
+    public func decompress(
+        _ input: ByteBuffer, algorithm: CompressionAlgorithm, maxOutputBytes: Int,
+        observingInput observe: (UnsafeRawBufferPointer) -> Void
+    ) throws(KafkaDecodingError) -> ByteBuffer {
         // Taking the retained buffer out leaves it uniquely referenced unless records of an earlier
         // batch still point into it; then `clear()` and the writes below copy-on-write instead.
         var buffer = output ?? ByteBuffer()
@@ -36,7 +45,8 @@ public final class RecordBatchDecompressor {
         let (estimate, overflow) = input.readableBytes.multipliedReportingOverflow(by: 8)
         buffer.reserveCapacity(min(max(maxOutputBytes, 0), max(4096, overflow ? Int.max : estimate)))
         do {
-            try codecs.decompress(input, algorithm: algorithm, into: &buffer, maxOutputBytes: maxOutputBytes)
+            try codecs.decompress(
+                input, algorithm: algorithm, into: &buffer, maxOutputBytes: maxOutputBytes, observingInput: observe)
         } catch {
             throw KafkaDecodingError(
                 .decompressionFailed, context: "RecordBatch.records(\(algorithm))", detail: "\(error)")
