@@ -140,9 +140,16 @@ public final class KafkaShipper: Sendable {
                     let key = encoders[event.inputIndex, default: RecordEncoder(host: host, key: route.key)]
                         .keyBuffer(for: event)
                     do {
-                        try await producer.send(
+                        // Appending without waiting is the common case; `send` waits for buffer room or
+                        // the topic's partitions.
+                        let appended = try producer.trySend(
                             topic: route.topic, key: key, value: event.value, headers: headers,
                             timestamp: event.readTimeMilliseconds, token: token)
+                        if !appended {
+                            try await producer.send(
+                                topic: route.topic, key: key, value: event.value, headers: headers,
+                                timestamp: event.readTimeMilliseconds, token: token)
+                        }
                     } catch {
                         if error.kind == .closed { return }
                         ledger.fail("sending to topic \(route.topic): \(error.message)")

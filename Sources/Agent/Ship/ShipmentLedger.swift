@@ -8,8 +8,7 @@ import NIOConcurrencyHelpers
 final class ShipmentLedger: Sendable {
     private struct State {
         var queue: [LineEvent] = []
-        var pending: [UInt64: LineEvent] = [:]
-        var nextToken: UInt64 = 1
+        var pending = PendingEvents(firstToken: 1)
         var fatalError: String?
         var counters = ShipperCounters()
         /// Value bytes of the queued and pending events.
@@ -42,10 +41,7 @@ final class ShipmentLedger: Sendable {
             var taken: [(token: UInt64, event: LineEvent)] = []
             taken.reserveCapacity(state.queue.count)
             for event in state.queue {
-                let token = state.nextToken
-                state.nextToken += 1
-                state.pending[token] = event
-                taken.append((token, event))
+                taken.append((state.pending.append(event), event))
             }
             state.queue.removeAll(keepingCapacity: true)
             return taken
@@ -89,7 +85,7 @@ final class ShipmentLedger: Sendable {
             state.withLockedValue { state in
                 state.counters.batchesAcknowledged += 1
                 for token in report.tokens {
-                    guard let event = state.pending.removeValue(forKey: token) else { continue }
+                    guard let event = state.pending.remove(token: token) else { continue }
                     state.inFlightBytes -= event.ackToken.bytes
                     acknowledged[event.ackToken.input, default: []].append(event.ackToken)
                 }
@@ -103,7 +99,7 @@ final class ShipmentLedger: Sendable {
                 let count = state.withLockedValue { state -> Int in
                     var again: [LineEvent] = []
                     for token in report.tokens {
-                        if let event = state.pending.removeValue(forKey: token) { again.append(event) }
+                        if let event = state.pending.remove(token: token) { again.append(event) }
                     }
                     state.queue.append(contentsOf: again)
                     state.counters.recordsRetried += again.count

@@ -1,0 +1,56 @@
+/// The events handed to the producer and not yet acknowledged, indexed by the token each was sent with.
+/// Tokens are handed out in increasing order, so the events sit in an array at `token - firstToken`;
+/// acknowledgements may come out of order (across partitions), so each slot is emptied on its own and the
+/// front advances over empty slots. Replaces a `[UInt64: LineEvent]` dictionary (hashing per record).
+struct PendingEvents {
+    /// Slots from `head` on hold tokens `firstToken`, `firstToken + 1`, ...; nil once acknowledged or retried.
+    private var slots: [LineEvent?] = []
+    private var head = 0
+    private var firstToken: UInt64
+    /// Events still held.
+    private(set) var count = 0
+
+    /// An empty ring whose first token will be `firstToken`.
+    init(firstToken: UInt64) { self.firstToken = firstToken }
+
+    var isEmpty: Bool { count == 0 }
+
+    /// The token the next `append` returns.
+    var nextToken: UInt64 { firstToken + UInt64(slots.count - head) }
+
+    /// Holds `event` under the next token and returns that token.
+    mutating func append(_ event: LineEvent) -> UInt64 {
+        let token = nextToken
+        slots.append(event)
+        count += 1
+        return token
+    }
+
+    /// Removes and returns the event sent with `token`, or nil when it is not held (already acknowledged,
+    /// retried, or never handed out).
+    mutating func remove(token: UInt64) -> LineEvent? {
+        guard token >= firstToken else { return nil }
+        let distance = token - firstToken
+        guard distance < UInt64(slots.count - head) else { return nil }
+        let index = head + Int(distance)
+        guard let event = slots[index] else { return nil }
+        slots[index] = nil
+        count -= 1
+        advanceFront()
+        return event
+    }
+
+    private mutating func advanceFront() {
+        while head < slots.count, slots[head] == nil {
+            head += 1
+            firstToken += 1
+        }
+        if head == slots.count {
+            slots.removeAll(keepingCapacity: true)
+            head = 0
+        } else if head >= 4096, head * 2 >= slots.count {
+            slots.removeFirst(head)
+            head = 0
+        }
+    }
+}
