@@ -136,6 +136,10 @@ struct BrokerHandlersTests {
         #expect(replicated?.topics.first?.errorCode == KafkaErrorCode.invalidReplicationFactor.rawValue)
         let duplicate = try await broker.send(CreateTopicsRequest(topics: [.init(name: "e", numPartitions: 1, replicationFactor: 1)]), version: 4)
         #expect(duplicate?.topics.first?.errorCode == KafkaErrorCode.topicAlreadyExists.rawValue)
+        // A partition count from the wire never sizes an allocation (a fuzzed frame once asked for ~1.8e9).
+        let huge = try await broker.send(CreateTopicsRequest(topics: [.init(name: "huge", numPartitions: .max, replicationFactor: 1)]), version: 4)
+        #expect(huge?.topics.first?.errorCode == KafkaErrorCode.invalidPartitions.rawValue)
+        #expect(huge?.topics.first?.errorMessage?.contains("10000") == true)
     }
 
     @Test func acksZeroGetsNoResponse() async throws {

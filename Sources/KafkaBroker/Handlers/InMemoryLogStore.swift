@@ -36,7 +36,12 @@ public actor InMemoryLogStore: BrokerLogStore {
             topic.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "_" || $0 == "-") })
         else { throw BrokerStoreError(.invalidTopicException, "invalid topic name '\(topic)'") }
         guard partitions[topic] == nil else { throw BrokerStoreError(.topicAlreadyExists, "topic '\(topic)' already exists") }
-        partitions[topic] = Array(repeating: Partition(), count: Int(count < 1 ? defaultPartitions : count))
+        let partitionCount = count < 1 ? defaultPartitions : count
+        // The same bound as the on-disk store: a request's partition count must never size an allocation.
+        guard partitionCount <= 10_000 else {
+            throw BrokerStoreError(.invalidPartitions, "number of partitions must be between 1 and 10000, got \(count)")
+        }
+        partitions[topic] = Array(repeating: Partition(), count: Int(partitionCount))
         self.configs[topic] = configs
     }
 
