@@ -11,6 +11,8 @@ import TributaryTestSupport
 struct NetworkFuzzTests {
     @Test func randomAndMutatedFramesNeverTrap() async throws {
         let seed = SplitMix64.testSeed()
+        // Printed up front: a crash (not a failed expectation) would otherwise lose the seed.
+        print("network fuzz: seed \(seed) (TRIBUTARY_TEST_SEED=\(seed) repeats this run)")
         var random = SplitMix64(seed: seed)
         try await BrokerTestHarness.withRouter { router in
             let connection = KafkaConnectionInfo(remoteAddress: nil, connectionNumber: 1)
