@@ -137,16 +137,23 @@ struct ProducerSenderTests {
         await producer.close()
     }
 
+    static let smallBufferBytes = 8 * 1024
+
+    /// A producer whose buffer holds `smallBufferBytes` in batches of at most 1 KiB.
+    static func smallBufferProducer(_ cluster: ProducerTestCluster) throws -> KafkaProducer {
+        try KafkaProducer(
+            transport: cluster,
+            configuration: configuration {
+                $0.bufferBytes = smallBufferBytes
+                $0.maxBatchBytes = 1024
+            })
+    }
+
     @Test func fullBufferSuspendsSendAndBoundsMemory() async throws {
         let cluster = ProducerTestCluster(topics: ["t": [0]])
         await cluster.stall()
-        let bufferBytes = 8 * 1024
-        let producer = try KafkaProducer(
-            transport: cluster,
-            configuration: Self.configuration {
-                $0.bufferBytes = bufferBytes
-                $0.maxBatchBytes = 1024
-            })
+        let bufferBytes = Self.smallBufferBytes
+        let producer = try Self.smallBufferProducer(cluster)
         let accepted = NIOLockedValueBox(0)
         let value = ByteBuffer(repeating: UInt8(ascii: "x"), count: 100)
         let sender = Task {
@@ -171,13 +178,8 @@ struct ProducerSenderTests {
     @Test func trySendAcceptsOnlyWhatNeedsNoWaiting() async throws {
         let cluster = ProducerTestCluster(topics: ["t": [0]])
         await cluster.stall()
-        let bufferBytes = 8 * 1024
-        let producer = try KafkaProducer(
-            transport: cluster,
-            configuration: Self.configuration {
-                $0.bufferBytes = bufferBytes
-                $0.maxBatchBytes = 1024
-            })
+        let bufferBytes = Self.smallBufferBytes
+        let producer = try Self.smallBufferProducer(cluster)
         let value = ByteBuffer(repeating: UInt8(ascii: "x"), count: 100)
         // The topic's partitions are not known yet: nothing is accepted without a metadata lookup.
         #expect(try producer.trySend(topic: "t", key: nil, value: value, token: 0) == false)

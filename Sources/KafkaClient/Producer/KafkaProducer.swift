@@ -122,28 +122,37 @@ public final class KafkaProducer: Sendable {
         topic: String, partition: Int32? = nil, key: ByteBuffer?, value: ByteBuffer?,
         headers: EncodedRecordHeaders? = nil, timestamp: Int64? = nil, token: UInt64 = 0
     ) throws(KafkaProducerError) -> Bool {
-        let outcome = append(
+        try append(
             topic: topic, partition: partition, key: key, value: value, headers: headers,
-            timestamp: timestamp ?? Self.nowMilliseconds(), token: token, waiter: nil)
-        switch outcome {
-        case .appended(let wakeSender):
-            if wakeSender { wakeSenderTask() }
-            return true
-        case .failed(let error):
-            throw error
-        case .needsRoute, .bufferFull:
-            return false
-        }
+            timestamp: timestamp ?? Self.nowMilliseconds(), token: token, waiter: nil) == nil
     }
 
+    /// What an append has to wait for before it can be tried again.
+    private enum AppendWait {
+        case route
+        case space(Int)
+    }
+
+    /// Appends under the lock and wakes the sender when needed; returns nil once appended, or what to wait for.
     private func append(
         topic: String, partition: Int32?, key: ByteBuffer?, value: ByteBuffer?, headers: EncodedRecordHeaders?,
         timestamp: Int64, token: UInt64, waiter: CheckedContinuation<KafkaProducedRecord, any Error>?
-    ) -> ProducerCore.AppendOutcome {
-        core.lock.withLock { () -> ProducerCore.AppendOutcome in
+    ) throws(KafkaProducerError) -> AppendWait? {
+        let outcome = core.lock.withLock { () -> ProducerCore.AppendOutcome in
             core.append(
                 topic: topic, partition: partition, key: key, value: value, headers: headers, timestamp: timestamp,
                 token: token, waiter: waiter, configuration: configuration, now: clock.now)
+        }
+        switch outcome {
+        case .appended(let wakeSender):
+            if wakeSender { wakeSenderTask() }
+            return nil
+        case .failed(let error):
+            throw error
+        case .needsRoute:
+            return .route
+        case .bufferFull(let size):
+            return .space(size)
         }
     }
 
@@ -153,18 +162,15 @@ public final class KafkaProducer: Sendable {
     ) async throws(KafkaProducerError) -> Bool {
         let time = timestamp ?? Self.nowMilliseconds()
         while true {
-            let outcome = append(
+            switch try append(
                 topic: topic, partition: partition, key: key, value: value, headers: headers, timestamp: time,
                 token: token, waiter: waiter)
-            switch outcome {
-            case .appended(let wakeSender):
-                if wakeSender { wakeSenderTask() }
+            {
+            case nil:
                 return true
-            case .failed(let error):
-                throw error
-            case .needsRoute:
+            case .route:
                 try await learnRoute(topic: topic)
-            case .bufferFull(let size):
+            case .space(let size):
                 await waitForBufferSpace(size)
             }
         }
