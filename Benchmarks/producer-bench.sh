@@ -38,70 +38,45 @@ for tool in kcat python3 bc /usr/bin/time; do
     command -v "$tool" >/dev/null || { echo "producer-bench: $tool is missing" >&2; exit 1; }
 done
 
-echo "== build (release)" >&2
-swift build -c release --product tributary >&2
-bin="$(swift build -c release --show-bin-path)/tributary"
-
-mkdir -p Benchmarks/data
-corpus="Benchmarks/data/corpus-$size.log"
-if [ ! -s "$corpus" ]; then
-    echo "== generating $corpus" >&2
-    python3 ../shared/tools/gen-corpus --size "$size" --seed 1 > "$corpus.tmp"
-    mv "$corpus.tmp" "$corpus"
-fi
-bytes=$(stat -L -c %s "$corpus")
-lines=$(wc -l < "$corpus")
-nonempty=$(grep -c -v '^$' "$corpus" || true)
-
 work="$(mktemp -d /tmp/producer-bench.XXXXXX)"
+# shellcheck source=lib.sh
+source "$here/lib.sh"
 broker_pid=""
 cleanup() {
-    if [ -n "$broker_pid" ] && kill -0 "$broker_pid" 2>/dev/null; then
-        kill -TERM "$broker_pid" 2>/dev/null || true
-        wait "$broker_pid" 2>/dev/null || true
-    fi
+    bench_stop "$broker_pid"
     if [ "$keep" = 1 ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 
+echo "== build (release)" >&2
+bench_build tributary
+corpus="$(bench_corpus "$size")"
+bytes=$(stat -L -c %s "$corpus")
+lines=$(wc -l < "$corpus")
+nonempty=$(grep -c -v '^$' "$corpus" || true)
+
 echo "== starting broker" >&2
-"$bin" broker --listen 127.0.0.1:0 --data "$work/data" --log-level warning \
-    > "$work/broker.out" 2> "$work/broker.err" < /dev/null &
-broker_pid=$!
-port=""
-for _ in $(seq 1 600); do
-    port=$(sed -n 's/^tributary broker: listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$work/broker.out")
-    [ -n "$port" ] && break
-    kill -0 "$broker_pid" 2>/dev/null || { cat "$work/broker.err" >&2; exit 1; }
-    sleep 0.1
-done
-[ -n "$port" ] || { echo "producer-bench: no ready line" >&2; exit 1; }
-bootstrap="127.0.0.1:$port"
-tick=$(getconf CLK_TCK)
-broker_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$broker_pid/stat"; }
+bench_start_broker
 
 # run NAME CMD...: runs CMD under /usr/bin/time with the corpus on stdin; sets wall, cpu, bcpu, load.
 run() {
     local name="$1"; shift
     local before after start end
-    before=$(broker_ticks)
+    before=$(bench_cpu_seconds "$broker_pid")
     start=$(date +%s.%N)
     /usr/bin/time -f '%U %S %M' -o "$work/$name.time" "$@" < "$corpus" > "$work/$name.out" 2> "$work/$name.err" || {
         echo "producer-bench: $name failed:" >&2; tail -20 "$work/$name.err" >&2; exit 1; }
     end=$(date +%s.%N)
-    after=$(broker_ticks)
+    after=$(bench_cpu_seconds "$broker_pid")
     wall=$(echo "$end - $start" | bc -l)
     cpu=$(awk '{ printf "%.2f", $1 + $2 }' "$work/$name.time")
     rss=$(awk '{ printf "%.0f", $3 / 1024 }' "$work/$name.time")
-    bcpu=$(echo "($after - $before) / $tick" | bc -l)
+    bcpu=$(echo "$after - $before" | bc -l)
     load=$(cut -d' ' -f1-3 /proc/loadavg)
     printf '   %s: wall %.2fs, producer %.2fs CPU (max RSS %s MB), broker %.2fs CPU, load %s\n' \
         "$name" "$wall" "$cpu" "$rss" "$bcpu" "$load" >&2
 }
 
-count() {
-    kcat -C -b "$bootstrap" -t "$1" -o beginning -e -q -f 'x\n' | wc -l
-}
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "== produce $corpus ($bytes bytes, $lines lines) with tributary" >&2
@@ -116,8 +91,8 @@ run kcat kcat -P -b "$bootstrap" -t bench-kcat -l -z lz4 -X enable.idempotence=t
 k_wall=$wall k_cpu=$cpu k_rss=$rss k_bcpu=$bcpu k_load=$load
 
 echo "== counting records" >&2
-t_count=$(count bench-tributary)
-k_count=$(count bench-kcat)
+t_count=$(bench_count bench-tributary)
+k_count=$(bench_count bench-kcat)
 
 mbps() { echo "$bytes / 1000000 / $1" | bc -l; }
 per_gb() { echo "$1 * 1000000000 / $bytes" | bc -l; }
