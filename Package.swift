@@ -6,6 +6,13 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
+/// Settings of the targets on the per-record hot paths (codecs, record batches, producer, agent): release builds
+/// skip the run-time exclusivity checks (every stored-property access of a class in a per-line loop otherwise
+/// costs a `swift_beginAccess`; measured ~10 % of the agent's read loop). Debug builds and tests keep them.
+let hotPathSwiftSettings: [SwiftSetting] = swiftSettings + [
+    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+]
+
 let package = Package(
     name: "Tributary",
     products: [
@@ -40,7 +47,7 @@ let package = Package(
                 "CZlib", "CLZ4", "CZstd", "CSnappy",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
-            swiftSettings: swiftSettings
+            swiftSettings: hotPathSwiftSettings
         ),
         // Kafka wire types, record batches, requests and responses; no I/O.
         .target(
@@ -50,7 +57,7 @@ let package = Package(
                 "CCRC32C",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
-            swiftSettings: swiftSettings
+            swiftSettings: hotPathSwiftSettings
         ),
         // SASL (PLAIN, SCRAM-SHA-256/512) mechanics and TLS context builders, shared by broker and client.
         .target(
@@ -87,7 +94,7 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: swiftSettings
+            swiftSettings: hotPathSwiftSettings
         ),
         // The systemd journal through libsystemd's sd_journal API, loaded at run time with dlopen (no link dependency).
         .target(
@@ -140,7 +147,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ],
-            swiftSettings: swiftSettings
+            swiftSettings: hotPathSwiftSettings
         ),
         .executableTarget(
             name: "tributary-agent",

@@ -11,8 +11,9 @@
 # * (a) kcat -P -l -z lz4 -X acks=all -X enable.idempotence=true -X linger.ms=5 -X batch.size=1000000,
 #       timed with /usr/bin/time;
 # * (b) tributary-agent over the same file (start_at: beginning, lz4, linger 5ms, batch_bytes 1000000,
-#       acks=all and idempotent as always): from its start until its positions file shows the file's size
-#       (saved at most once a second, polled every 100 ms), CPU from /proc/PID/stat, peak RSS = VmHWM;
+#       acks=all and idempotent as always): from its start until the topic holds every line (end offset of
+#       its one partition, `kcat -Q` every 50 ms; then its positions file must show the file's size: it is
+#       saved at most once a second, too coarse to time with), CPU from /proc/PID/stat, peak RSS = VmHWM;
 # * broker CPU for each (/proc/<broker>/stat before and after); records counted with kcat -C;
 # * (c) tailing: --files files, one line a second each for --seconds seconds (python3 writer), agent RSS
 #       sampled every second; then idle (no writes) for 10 s; records counted.
@@ -100,20 +101,22 @@ echo "== tributary-agent over the same file" >&2
 agent_config "$work/ship/agent.yaml" bench-agent "$corpus"
 positions="$work/ship/state/files-bench-agent.json"
 offset() { python3 -c 'import json,sys; print(max([s["offset"] for s in json.load(open(sys.argv[1]))["streams"]] or [0]))' "$positions" 2>/dev/null || echo 0; }
+stored() { kcat -Q -b "$bootstrap" -t bench-agent:0:-1 2>/dev/null | sed -n 's/^bench-agent \[0\] offset \([0-9]*\)$/\1/p' | grep . || echo 0; }
 b0=$(bench_cpu_seconds "$broker_pid")
 start=$(date +%s.%N)
 "$agent" --config "$work/ship/agent.yaml" 2> "$work/ship/agent.log" &
 agent_pid=$!
-while [ "$(offset)" -lt "$bytes" ]; do
+agent_alive() {
     kill -0 "$agent_pid" 2>/dev/null || { echo "agent-bench: the agent exited:" >&2; tail "$work/ship/agent.log" >&2; exit 1; }
-    sleep 0.1
-done
+}
+while [ "$(stored)" -lt "$lines" ]; do agent_alive; sleep 0.05; done
 end=$(date +%s.%N)
 a_wall=$(echo "$end - $start" | bc -l)
 a_cpu=$(bench_cpu_seconds "$agent_pid")
 a_rss=$(echo "$(bench_status_kib "$agent_pid" VmHWM) / 1024" | bc -l)
 a_bcpu=$(echo "$(bench_cpu_seconds "$broker_pid") - $b0" | bc -l)
 a_load=$(cut -d' ' -f1-3 /proc/loadavg)
+while [ "$(offset)" -lt "$bytes" ]; do agent_alive; sleep 0.1; done
 bench_stop "$agent_pid"; agent_pid=""
 
 echo "== counting records" >&2

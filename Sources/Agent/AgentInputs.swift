@@ -8,7 +8,11 @@ public final class AgentInputs {
     public let fileInputs: [FileInput]
     /// The journald inputs, in config order.
     public let journaldInputs: [JournaldInput]
+    /// Every input's sink, for `flushSinks()`.
+    private let sinks: [any RecordSink]
     private let logger: Logger
+    /// Signalled by every input's inbox, so a poll loop held by the in-flight budget resumes on acknowledgement.
+    private let wakeup: ReadLoopWakeup
 
     /// Builds the inputs of `configuration`; `makeSink(inputIndex, inbox)` gives each input its sink, which
     /// acknowledges through `inbox`.
@@ -17,27 +21,35 @@ public final class AgentInputs {
         makeSink: (Int, AcknowledgementInbox) -> any RecordSink
     ) {
         self.logger = logger
+        let wakeup = ReadLoopWakeup()
+        self.wakeup = wakeup
         let inputCount = max(1, configuration.inputs.count)
         var inputs: [FileInput] = []
         var journals: [JournaldInput] = []
+        var sinks: [any RecordSink] = []
         for (index, input) in configuration.inputs.enumerated() {
             switch input {
             case .file(let file):
-                let inbox = AcknowledgementInbox()
+                let inbox = AcknowledgementInbox(wakeup: wakeup)
+                let sink = makeSink(index, inbox)
+                sinks.append(sink)
                 inputs.append(FileInput(
                     configuration: file, inputIndex: index, stateDirectory: configuration.stateDirectory,
-                    sink: makeSink(index, inbox), acknowledgements: inbox,
+                    sink: sink, acknowledgements: inbox,
                     maxInFlightBytes: configuration.maxInFlightBytes / inputCount, logger: logger))
             case .journald(let journal):
-                let inbox = AcknowledgementInbox()
+                let inbox = AcknowledgementInbox(wakeup: wakeup)
+                let sink = makeSink(index, inbox)
+                sinks.append(sink)
                 journals.append(JournaldInput(
                     configuration: journal, inputIndex: index, stateDirectory: configuration.stateDirectory,
-                    sink: makeSink(index, inbox), acknowledgements: inbox,
+                    sink: sink, acknowledgements: inbox,
                     maxInFlightBytes: configuration.maxInFlightBytes / inputCount, logger: logger))
             }
         }
         fileInputs = inputs
         journaldInputs = journals
+        self.sinks = sinks
     }
 
     /// Polls every input until the task is cancelled, then saves positions and cursors and closes files.
@@ -57,8 +69,13 @@ public final class AgentInputs {
             for input in journaldInputs {
                 busy = input.poll().eventsSent > 0 || busy
             }
-            if busy { await Task.yield() } else { try? await Task.sleep(for: .milliseconds(50)) }
+            if busy { await Task.yield() } else { await wakeup.wait(timeout: .milliseconds(50)) }
         }
+    }
+
+    /// Lets every sink send what it holds (records the producer could not take yet), without reading more.
+    public func flushSinks() {
+        for sink in sinks { sink.flush() }
     }
 
     /// Every input's metrics snapshot: file inputs, then journald inputs.

@@ -137,6 +137,21 @@ struct ProducerSenderTests {
         await producer.close()
     }
 
+    @Test func withoutDeliveryTimeoutAFencedSequenceIsResentInANewEpoch() async throws {
+        let cluster = ProducerTestCluster(topics: ["t": [0]])
+        let producer = try KafkaProducer(transport: cluster, configuration: Self.configuration { $0.deliveryTimeout = nil })
+        _ = try await producer.sendAndWait(topic: "t", key: nil, value: bytes("a"))
+        let identity = producer.identity
+        await cluster.inject([.outOfOrderSequenceNumber])
+        let second = try await producer.sendAndWait(topic: "t", key: nil, value: bytes("b"))
+        #expect(second.offset == 1)
+        #expect(producer.identity != identity)
+        #expect(producer.retries.batches == 1 && producer.retries.records == 1)
+        let stored = await cluster.log("t", 0).map { String(decoding: $0.value ?? [], as: UTF8.self) }
+        #expect(stored == ["a", "b"])
+        await producer.close()
+    }
+
     static let smallBufferBytes = 8 * 1024
 
     /// A producer whose buffer holds `smallBufferBytes` in batches of at most 1 KiB.

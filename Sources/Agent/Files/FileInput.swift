@@ -205,7 +205,8 @@ public final class FileInput {
             rescan(now: now)
             readPass(now: now, outcome: &outcome)
         }
-        if outcome.eventsSent > 0 { sink.flush() }
+        // Every poll: a sink may hold records the producer could not take yet.
+        sink.flush()
         if positionsDirty, lastSave.map({ now - $0 >= .seconds(1) }) ?? true {
             do {
                 try savePositions()
@@ -612,7 +613,7 @@ public final class FileInput {
 
     private func send(_ line: SplitLine, from stream: FileStream, readTime: Int64, outcome: inout PollOutcome) {
         let sequence = stream.acks.append(endOffset: line.endOffset)
-        let bytes = line.value.readableBytes
+        let bytes = line.value.readableBytes + Self.inFlightOverheadPerEvent
         inFlightBytes += bytes
         statistics.linesSent += 1
         if line.truncated { statistics.truncatedPieces += 1 }
@@ -670,6 +671,11 @@ public final class FileInput {
             }
         }
     }
+
+    /// Bytes counted against the in-flight budget for each event beyond its line: its share of headers
+    /// (`host`, `source`, `origin`), record framing and acknowledgement bookkeeping, so many short lines are
+    /// bounded as well as a few long ones.
+    public static let inFlightOverheadPerEvent = 128
 
     private func takeSlot() -> Int {
         defer { nextSlot += 1 }

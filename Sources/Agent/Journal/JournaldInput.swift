@@ -209,7 +209,8 @@ public final class JournaldInput {
             current = nil
             guard takeFromReader(now: now) else { break }
         }
-        if outcome.eventsSent > 0 { sink.flush() }
+        // Every poll: a sink may hold records the producer could not take yet.
+        sink.flush()
         if lastSave.map({ now - $0 >= .seconds(1) }) ?? true {
             saveCursorIfMoved()
             lastSave = now

@@ -93,7 +93,7 @@ public struct AgentRunner: Sendable {
             }
             // A valid reload: finish this generation, then build the next one from the saved positions.
             logger.info("tributary-agent: reloading; waiting up to \(configuration.shutdownTimeout) for deliveries")
-            let drained = await shipper?.drain(timeout: configuration.shutdownTimeout) ?? true
+            let drained = await shipper?.drain(timeout: configuration.shutdownTimeout, flushSinks: inputs.flushSinks) ?? true
             inputs.shutdown()
             publish(inputs, shipper)
             if !drained {
@@ -182,7 +182,7 @@ public struct AgentRunner: Sendable {
         logger.info("tributary-agent: stopping; waiting up to \(timeout) for deliveries")
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
-        let drained = await shipper.drain(timeout: timeout)
+        let drained = await shipper.drain(timeout: timeout, flushSinks: inputs.flushSinks)
         inputs.shutdown()
         if drained {
             // The stop must not wait on the brokers: closing gets what is left of the timeout.

@@ -41,7 +41,8 @@ extension AgentConfiguration {
 
     /// The producer settings of the agent: acks=all, idempotence, the configured codec, linger and batch size;
     /// records are retried until delivered (no delivery timeout: the files are the buffer); the buffer holds
-    /// more than the in-flight budget, so handing over what was read never waits.
+    /// more than the in-flight budget (which counts line bytes plus a per-record overhead, while the producer
+    /// counts whole records: headers included), so handing over what was read does not wait.
     public var kafkaProducerConfiguration: KafkaProducerConfiguration {
         var configuration = KafkaProducerConfiguration()
         configuration.acks = .all
@@ -56,7 +57,7 @@ extension AgentConfiguration {
             }
         configuration.linger = linger
         configuration.maxBatchBytes = batchBytes
-        configuration.bufferBytes = max(batchBytes, maxInFlightBytes * 2 + (1 << 20))
+        configuration.bufferBytes = max(batchBytes, maxInFlightBytes * 4 + (1 << 20))
         configuration.deliveryTimeout = nil
         return configuration
     }

@@ -1,29 +1,29 @@
-public import KafkaClient
+import KafkaClient
 public import Logging
 import KafkaProtocol
 import NIOConcurrencyHelpers
+import NIOCore
 
 /// Ships the line events of every input through one `KafkaProducer`: records as DESIGN.md's record contract
 /// says (encoded by `RecordEncoder`), to each input's topic; delivery reports go back to the inputs'
-/// `AcknowledgementInbox`es, so positions advance only over acknowledged records. Records failing for a
-/// passing reason (connection, leader change, producer state) are sent again; any other failure is fatal
+/// `AcknowledgementInbox`es, so positions advance only over acknowledged records. The producer retries passing
+/// failures (connection, leader change, sequence gap) until delivered; any failure it reports is fatal
 /// (`fatalError`): the caller stops reading and positions stay at the last acknowledged line.
 ///
-/// The inputs' in-flight budget bounds what is handed over; the producer's buffer is larger, so the sender
-/// task never holds more than the budget.
+/// Each input's sink appends its records to the producer on the read loop (`trySend`: no waiting, no async call,
+/// no copy of the event kept). The inputs' in-flight budget bounds what is handed over; the producer's buffer is
+/// larger.
 public final class KafkaShipper: Sendable {
-    private struct InputRoute: Sendable {
+    struct InputRoute: Sendable {
         var topic: String
         var key: RecordKeyChoice
     }
 
     private let cluster: KafkaCluster
-    private let producer: KafkaProducer
-    private let ledger: ShipmentLedger
+    let producer: KafkaProducer
+    let ledger: ShipmentLedger
     private let routes: [Int: InputRoute]
-    private let host: String
-    private let wake: AsyncStream<Void>.Continuation
-    private let senderTask: NIOLockedValueBox<Task<Void, Never>?> = NIOLockedValueBox(nil)
+    let host: String
     private let logger: Logger
 
     /// Connects (lazily) to the configured brokers and starts the sender task.
@@ -32,11 +32,10 @@ public final class KafkaShipper: Sendable {
     public init(configuration: AgentConfiguration, logger: Logger) throws(ShipperError) {
         let clientConfiguration = try configuration.kafkaClientConfiguration()
         let ledger = ShipmentLedger(logger: logger)
-        let (wakeups, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         let cluster = KafkaCluster(configuration: clientConfiguration, logger: logger)
         do {
             producer = try KafkaProducer(cluster: cluster, configuration: configuration.kafkaProducerConfiguration) { report in
-                if ledger.apply(report) { wake.yield() }
+                ledger.apply(report)
             }
         } catch {
             throw ShipperError("producer settings: \(error.message)")
@@ -52,58 +51,55 @@ public final class KafkaShipper: Sendable {
         self.ledger = ledger
         self.routes = routes
         self.host = configuration.host
-        self.wake = wake
         self.logger = logger
-        let task = Task { [self] in await self.runSender(wakeups) }
-        senderTask.withLockedValue { $0 = task }
     }
 
     /// A sink for input `index` acknowledging through `inbox`.
     public func makeSink(input index: Int, acknowledgements inbox: AcknowledgementInbox) -> KafkaProducerSink {
         ledger.register(input: index, inbox: inbox)
-        return KafkaProducerSink(shipper: self)
+        return KafkaProducerSink(shipper: self, route: routes[index], acknowledgements: inbox)
     }
 
     /// Why shipping stopped for good, if it did (reading must stop).
     public var fatalError: String? { ledger.fatalError }
 
     /// Records sent again after a failed delivery.
-    public var retriedRecords: Int { ledger.retriedRecords }
+    public var retriedRecords: Int { producer.retries.records }
 
-    /// Counters, bytes in flight and the fatal error, for the metrics.
-    public var metricsSnapshot: ShipperMetricsSnapshot { ledger.metricsSnapshot }
+    /// Counters (with the producer's retries), bytes in flight and the fatal error, for the metrics.
+    public var metricsSnapshot: ShipperMetricsSnapshot {
+        var snapshot = ledger.metricsSnapshot
+        let retries = producer.retries
+        snapshot.counters.recordsRetried = retries.records
+        snapshot.counters.deliveryErrors["retried"] = retries.batches
+        return snapshot
+    }
 
     /// Whether every event handed over has been acknowledged.
     public var isDrained: Bool { ledger.isDrained }
 
-    func hand(_ events: [LineEvent]) {
-        ledger.enqueue(events)
-        wake.yield()
-    }
-
-    /// Waits until every event handed over is acknowledged, shipping fails, or `timeout` passes.
+    /// Waits until every event handed over is acknowledged, shipping fails, or `timeout` passes; calls
+    /// `flushSinks` every 10 ms meanwhile (sinks holding records the producer could not take yet retry them).
     ///
     /// - Returns: whether everything was acknowledged.
-    public func drain(timeout: Duration) async -> Bool {
+    public func drain(timeout: Duration, flushSinks: () -> Void = {}) async -> Bool {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
-        wake.yield()
         let producer = self.producer
         let flushing = Task { await producer.flush() }
         defer { flushing.cancel() }
         while !ledger.isDrained {
             if ledger.fatalError != nil || clock.now >= deadline { return false }
+            flushSinks()
             try? await Task.sleep(for: .milliseconds(10))
         }
         return true
     }
 
-    /// Stops the sender and closes the producer and its connections (after `drain`; records not yet
-    /// delivered are given up: their lines are read again after a restart).
+    /// Closes the producer and its connections (after `drain`; records not yet delivered are given up: their
+    /// lines are read again after a restart).
     public func close() async {
-        wake.finish()
         await producer.close()
-        await senderTask.withLockedValue { $0 }?.value
         await cluster.shutdown()
     }
 
@@ -124,59 +120,92 @@ public final class KafkaShipper: Sendable {
         }
     }
 
-    private func runSender(_ wakeups: AsyncStream<Void>) async {
-        var encoders: [Int: RecordEncoder] = [:]
-        for await _ in wakeups {
-            while true {
-                let taken = ledger.takeQueued()
-                if taken.isEmpty { break }
-                for (token, event) in taken {
-                    guard let route = routes[event.inputIndex] else {
-                        ledger.fail("an event of unknown input \(event.inputIndex)")
-                        return
-                    }
-                    let headers = encoders[event.inputIndex, default: RecordEncoder(host: host, key: route.key)]
-                        .headers(for: event)
-                    let key = encoders[event.inputIndex, default: RecordEncoder(host: host, key: route.key)]
-                        .keyBuffer(for: event)
-                    do {
-                        // Appending without waiting is the common case; `send` waits for buffer room or
-                        // the topic's partitions.
-                        let appended = try producer.trySend(
-                            topic: route.topic, key: key, value: event.value, headers: headers,
-                            timestamp: event.readTimeMilliseconds, token: token)
-                        if !appended {
-                            try await producer.send(
-                                topic: route.topic, key: key, value: event.value, headers: headers,
-                                timestamp: event.readTimeMilliseconds, token: token)
-                        }
-                    } catch {
-                        if error.kind == .closed { return }
-                        ledger.fail("sending to topic \(route.topic): \(error.message)")
-                        return
-                    }
-                }
-            }
-        }
-    }
 }
 
-/// The `RecordSink` of one input: collects the events of a poll and hands them to the `KafkaShipper` at
-/// `flush()`. Used only from the input's read loop.
+/// The `RecordSink` of one input: appends each event to the producer at once. An event the producer cannot take
+/// without waiting (its topic's partitions not known yet, the buffer full) starts a backlog: later events queue
+/// behind it, `flush()` (after each poll) appends the backlog in order as far as the producer takes it, and a
+/// task waits for the producer to accept again and then wakes the read loop. Used only from the input's read
+/// loop.
 public final class KafkaProducerSink: RecordSink {
     private let shipper: KafkaShipper
-    private var buffered: [LineEvent] = []
+    private let route: KafkaShipper.InputRoute?
+    private let inbox: AcknowledgementInbox
+    private var encoder: RecordEncoder
+    /// Events admitted but not appended yet, in order, from `backlogHead` on.
+    private var backlog: [(token: UInt64, event: LineEvent)] = []
+    private var backlogHead = 0
+    /// Whether a task waits for the producer to accept records again.
+    private let waiting = NIOLockedValueBox(false)
 
-    init(shipper: KafkaShipper) { self.shipper = shipper }
+    init(shipper: KafkaShipper, route: KafkaShipper.InputRoute?, acknowledgements: AcknowledgementInbox) {
+        self.shipper = shipper
+        self.route = route
+        self.inbox = acknowledgements
+        self.encoder = RecordEncoder(host: shipper.host, key: route?.key ?? .none)
+    }
 
     public func accept(_ event: LineEvent) {
-        buffered.append(event)
-        if buffered.count >= 4096 { flush() }
+        let token = shipper.ledger.admit(event.ackToken)
+        if backlogHead < backlog.count || !append(event, token: token) {
+            backlog.append((token, event))
+        }
     }
 
     public func flush() {
-        guard !buffered.isEmpty else { return }
-        shipper.hand(buffered)
-        buffered.removeAll(keepingCapacity: true)
+        guard backlogHead < backlog.count else { return }
+        while backlogHead < backlog.count {
+            let (token, event) = backlog[backlogHead]
+            guard append(event, token: token) else { break }
+            backlogHead += 1
+        }
+        if backlogHead == backlog.count {
+            backlog.removeAll(keepingCapacity: false)
+            backlogHead = 0
+        } else {
+            waitForProducer(bytes: backlog[backlogHead].event.value.readableBytes)
+        }
+    }
+
+    /// Appends `event`'s record; false when the producer cannot take it without waiting (or shipping failed).
+    private func append(_ event: LineEvent, token: UInt64) -> Bool {
+        guard let route else {
+            shipper.ledger.fail("an event of unknown input \(event.inputIndex)")
+            return false
+        }
+        do {
+            let headers = encoder.headers(for: event)
+            let key = encoder.keyBuffer(for: event)
+            return try shipper.producer.trySend(
+                topic: route.topic, key: key, value: event.value, headers: headers,
+                timestamp: event.readTimeMilliseconds, token: token)
+        } catch {
+            if error.kind != .closed { shipper.ledger.fail("sending to topic \(route.topic): \(error.message)") }
+            return false
+        }
+    }
+
+    /// Starts (once) a task that waits until the producer accepts records for this input's topic again, then
+    /// wakes the read loop so the next poll's `flush()` appends the backlog.
+    private func waitForProducer(bytes: Int) {
+        guard let route, shipper.ledger.fatalError == nil else { return }
+        let alreadyWaiting = waiting.withLockedValue { waiting in
+            defer { waiting = true }
+            return waiting
+        }
+        guard !alreadyWaiting else { return }
+        let producer = shipper.producer
+        let ledger = shipper.ledger
+        let waiting = self.waiting
+        let inbox = self.inbox
+        Task {
+            do throws(KafkaProducerError) {
+                try await producer.waitUntilAccepting(topic: route.topic, bytes: bytes)
+            } catch {
+                if error.kind != .closed { ledger.fail("sending to topic \(route.topic): \(error.message)") }
+            }
+            waiting.withLockedValue { $0 = false }
+            inbox.wakeReadLoop()
+        }
     }
 }

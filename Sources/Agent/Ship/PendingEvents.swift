@@ -1,10 +1,11 @@
-/// The events handed to the producer and not yet acknowledged, indexed by the token each was sent with.
-/// Tokens are handed out in increasing order, so the events sit in an array at `token - firstToken`;
-/// acknowledgements may come out of order (across partitions), so each slot is emptied on its own and the
-/// front advances over empty slots. Replaces a `[UInt64: LineEvent]` dictionary (hashing per record).
+/// The acknowledgement tokens of the events handed to the producer and not yet acknowledged, indexed by the
+/// producer token each was sent with. Tokens are handed out in increasing order, so they sit in an array at
+/// `token - firstToken`; acknowledgements may come out of order (across partitions), so each slot is emptied on
+/// its own and the front advances over empty slots. Only the small `AckToken` is kept: the record's bytes are in
+/// the producer's batch once handed over (no read buffer stays pinned).
 struct PendingEvents {
     /// Slots from `head` on hold tokens `firstToken`, `firstToken + 1`, ...; nil once acknowledged or retried.
-    private var slots: [LineEvent?] = []
+    private var slots: [AckToken?] = []
     private var head = 0
     private var firstToken: UInt64
     /// Events still held.
@@ -19,7 +20,7 @@ struct PendingEvents {
     var nextToken: UInt64 { firstToken + UInt64(slots.count - head) }
 
     /// Holds `event` under the next token and returns that token.
-    mutating func append(_ event: LineEvent) -> UInt64 {
+    mutating func append(_ event: AckToken) -> UInt64 {
         let token = nextToken
         slots.append(event)
         count += 1
@@ -28,7 +29,7 @@ struct PendingEvents {
 
     /// Removes and returns the event sent with `token`, or nil when it is not held (already acknowledged,
     /// retried, or never handed out).
-    mutating func remove(token: UInt64) -> LineEvent? {
+    mutating func remove(token: UInt64) -> AckToken? {
         guard token >= firstToken else { return nil }
         let distance = token - firstToken
         guard distance < UInt64(slots.count - head) else { return nil }

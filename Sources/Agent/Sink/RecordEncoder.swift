@@ -8,14 +8,18 @@ import SystemdJournal
 /// and `identifier` when the entry has them, and for a piece of an over-long line `truncated` = `true`. Reuses its buffers: no allocation per record.
 public struct RecordEncoder {
     private let host: String
+    private let hostBytes: [UInt8]
     private let key: RecordKeyChoice
     private var headers = EncodedRecordHeaders(capacity: 512)
+    /// The `host` and `source` headers of the last source seen (a run of events from one file shares them).
+    private var prefix: (source: String, headers: EncodedRecordHeaders)?
     private var origin = ByteBufferAllocator().buffer(capacity: 128)
     private var hostKey: ByteBuffer?
     private var sourceKey: (source: String, buffer: ByteBuffer)?
 
     public init(host: String, key: RecordKeyChoice) {
         self.host = host
+        self.hostBytes = Array(host.utf8)
         self.key = key
     }
 
@@ -45,37 +49,72 @@ public struct RecordEncoder {
     /// The headers of `event`'s record (`host`, `source`, `origin`, maybe `truncated`), built in storage reused
     /// by the next call: use them before encoding the next event.
     public mutating func headers(for event: LineEvent) -> EncodedRecordHeaders {
-        var host = self.host
-        var source = event.source
-        origin.clear()
-        host.withUTF8 { origin.writeBytes($0) }
-        origin.writeInteger(UInt8(ascii: ":"))
-        let entry = event.journalEntry?.record
-        if let entry {
+        headers.removeAll()
+        if let prefix, prefix.source == event.source {
+            headers.append(contentsOf: prefix.headers)
+        } else {
+            var prefixHeaders = EncodedRecordHeaders(capacity: 64 + hostBytes.count + event.source.utf8.count)
+            hostBytes.withUnsafeBytes { prefixHeaders.append(key: "host", value: $0) }
+            prefixHeaders.append(key: "source", value: event.source)
+            prefix = (event.source, prefixHeaders)
+            headers.append(contentsOf: prefixHeaders)
+        }
+        if let entry = event.journalEntry?.record {
+            origin.clear()
+            origin.writeBytes(hostBytes)
+            origin.writeInteger(UInt8(ascii: ":"))
             var cursor = entry.cursor
             origin.writeBuffer(&cursor)
-        } else {
-            Self.writeHex(event.origin.stream.rawValue, into: &origin)
-            origin.writeInteger(UInt8(ascii: ":"))
-            Self.writeDecimal(event.origin.offset, into: &origin)
-        }
-        headers.removeAll()
-        host.withUTF8 { headers.append(key: "host", value: UnsafeRawBufferPointer($0)) }
-        source.withUTF8 { headers.append(key: "source", value: UnsafeRawBufferPointer($0)) }
-        origin.withUnsafeReadableBytes { headers.append(key: "origin", value: $0) }
-        if let entry {
+            origin.withUnsafeReadableBytes { headers.append(key: "origin", value: $0) }
             for field in JournalCapturedField.allCases {
                 guard let name = field.headerName, let value = entry.value(at: field.rawValue) else { continue }
                 value.withUnsafeReadableBytes { bytes in
                     name.withUTF8Buffer { headers.append(keyBytes: UnsafeRawBufferPointer($0), value: bytes) }
                 }
             }
+        } else {
+            Self.withFileOrigin(hostBytes, event.origin) { headers.append(key: "origin", value: $0) }
         }
         if event.truncated {
             var yes = "true"
             yes.withUTF8 { headers.append(key: "truncated", value: UnsafeRawBufferPointer($0)) }
         }
         return headers
+    }
+
+    /// Calls `body` with `<host>:<stream as 16 hex digits>:<offset in decimal>`, formatted on the stack.
+    private static func withFileOrigin<R>(
+        _ host: [UInt8], _ origin: EventOrigin, _ body: (UnsafeRawBufferPointer) -> R
+    ) -> R {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: host.count + 40) { out in
+            var position = host.count
+            if let base = out.baseAddress, !host.isEmpty {
+                host.withUnsafeBufferPointer { base.update(from: $0.baseAddress!, count: host.count) }
+            }
+            out[position] = UInt8(ascii: ":")
+            position += 1
+            let stream = origin.stream.rawValue
+            for index in 0..<16 {
+                let digit = UInt8((stream >> UInt64(60 - 4 * index)) & 0xF)
+                out[position + index] = digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10
+            }
+            position += 16
+            out[position] = UInt8(ascii: ":")
+            position += 1
+            // The offset's decimal digits, written backwards from the end of a 20-digit field, then moved.
+            var offset = origin.offset
+            var digits = 0
+            repeat {
+                out[position + 19 - digits] = UInt8(ascii: "0") + UInt8(offset % 10)
+                offset /= 10
+                digits += 1
+            } while offset > 0
+            if digits < 20, let base = out.baseAddress {
+                (base + position).update(from: base + position + 20 - digits, count: digits)
+            }
+            position += digits
+            return body(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: out[0..<position])))
+        }
     }
 
     /// The key of `event`'s record as the key choice says (nil for `none`); the host key and the last source
@@ -92,24 +131,6 @@ public struct RecordEncoder {
             let buffer = ByteBufferAllocator().buffer(string: event.source)
             sourceKey = (event.source, buffer)
             return buffer
-        }
-    }
-
-    private static func writeHex(_ value: UInt64, into buffer: inout ByteBuffer) {
-        for shift in stride(from: 60, through: 0, by: -4) {
-            let digit = UInt8((value >> UInt64(shift)) & 0xF)
-            buffer.writeInteger(digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10)
-        }
-    }
-
-    private static func writeDecimal(_ value: UInt64, into buffer: inout ByteBuffer) {
-        var divisor: UInt64 = 1
-        while value / divisor >= 10 { divisor *= 10 }
-        var rest = value
-        while divisor > 0 {
-            buffer.writeInteger(UInt8(ascii: "0") + UInt8(rest / divisor))
-            rest %= divisor
-            divisor /= 10
         }
     }
 }

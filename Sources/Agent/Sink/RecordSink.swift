@@ -20,17 +20,27 @@ extension RecordSink {
 /// Acknowledgements travelling back from the sink (any thread) to the input's read loop.
 public final class AcknowledgementInbox: Sendable {
     private let tokens = NIOLockedValueBox<[AckToken]>([])
+    private let wakeup: ReadLoopWakeup?
 
-    public init() {}
+    /// An inbox signalling `wakeup` (if any) on each acknowledgement.
+    public init(wakeup: ReadLoopWakeup? = nil) { self.wakeup = wakeup }
 
     /// Reports `token`'s event as delivered. Order does not matter; positions advance over the contiguous prefix.
     public func acknowledge(_ token: AckToken) {
         tokens.withLockedValue { $0.append(token) }
+        wakeup?.signal()
     }
 
     /// Reports several events as delivered.
-    public func acknowledge(_ batch: some Sequence<AckToken>) {
+    public func acknowledge(_ batch: some Collection<AckToken>) {
+        guard !batch.isEmpty else { return }
         tokens.withLockedValue { $0.append(contentsOf: batch) }
+        wakeup?.signal()
+    }
+
+    /// Ends the read loop's idle wait (the sink can take more now).
+    public func wakeReadLoop() {
+        wakeup?.signal()
     }
 
     func drain() -> [AckToken] {

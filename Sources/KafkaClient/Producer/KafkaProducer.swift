@@ -127,6 +127,18 @@ public final class KafkaProducer: Sendable {
             timestamp: timestamp ?? Self.nowMilliseconds(), token: token, waiter: nil) == nil
     }
 
+    /// Waits until `trySend` of a record of about `bytes` buffer bytes to `topic` can succeed: the topic's
+    /// partitions are known and the buffer has room (or the producer is closed). For callers that keep records
+    /// `trySend` refused and retry them in order, without an async call per record.
+    ///
+    /// - Throws: as `send`, when the topic's partitions cannot be learnt.
+    public func waitUntilAccepting(topic: String, bytes: Int) async throws(KafkaProducerError) {
+        if core.lock.withLock({ core.topics[topic] == nil && !core.closed }) {
+            try await learnRoute(topic: topic)
+        }
+        await waitForBufferSpace(bytes)
+    }
+
     /// What an append has to wait for before it can be tried again.
     private enum AppendWait {
         case route
@@ -247,6 +259,12 @@ public final class KafkaProducer: Sendable {
     /// Bytes of records accepted and not yet reported.
     public var bufferedBytes: Int {
         core.lock.withLock { core.bufferedBytes }
+    }
+
+    /// Batches and records sent again after a retriable failure (connection, leader change, sequence gap), since
+    /// the start.
+    public var retries: (batches: Int, records: Int) {
+        core.lock.withLock { (core.retriedBatches, core.retriedRecords) }
     }
 
     static func nowMilliseconds() -> Int64 {

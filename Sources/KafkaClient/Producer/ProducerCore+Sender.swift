@@ -173,6 +173,11 @@ extension ProducerCore {
                 // An earlier batch of the partition failed or the producer is re-initialising: this
                 // one is re-sent after it, in sequence order.
                 retry(batch, error, refresh: false, now: now, configuration: configuration)
+            } else if configuration.deliveryTimeout == nil {
+                // A sequence the broker cannot accept, with records retried until delivered: start a new
+                // epoch and re-send the batch in it (a copy the broker did keep would be a duplicate).
+                needsIdentity = true
+                retry(batch, error, refresh: false, now: now, configuration: configuration)
             } else {
                 // A sequence the broker cannot accept: fail the batch and start a new epoch.
                 needsIdentity = true
@@ -230,6 +235,8 @@ extension ProducerCore {
             return finish(batch, .failure(error))
         }
         batch.phase = .retry
+        retriedBatches += 1
+        retriedRecords += batch.recordCount
         let exponent = min(batch.attempts - 1, 16)
         var backoff = configuration.retryBackoff * (1 << max(exponent, 0))
         if backoff > configuration.retryBackoffMax { backoff = configuration.retryBackoffMax }

@@ -34,6 +34,10 @@ final class ProducerCore: @unchecked Sendable {
     var requestsInFlight: [Int32: Int] = [:]
     var totalRequestsInFlight = 0
 
+    /// Batches (and their records) sent again after a retriable failure, since the start.
+    var retriedBatches = 0
+    var retriedRecords = 0
+
     /// Reports ready to be handed to the delivery handler, in order.
     var reports: [KafkaProducerDeliveryReport] = []
 
