@@ -1,3 +1,4 @@
+import CAgentSystem
 public import Logging
 
 /// The configured inputs of an agent, ready to poll: one `FileInput` per `type: file` input and one
@@ -60,7 +61,15 @@ public final class AgentInputs {
 
     /// Polls every input until the task is cancelled or `shouldStop` says so (checked between polls).
     public func poll(until shouldStop: () -> Bool) async {
+        let clock = ContinuousClock()
+        var lastRelease = clock.now
         while !Task.isCancelled && !shouldStop() {
+            if clock.now - lastRelease >= .seconds(1) {
+                // Batches come and go on several threads' malloc arenas: hand freed pages back once a second,
+                // so RSS follows what is in flight rather than its peak.
+                tributary_release_free_memory()
+                lastRelease = clock.now
+            }
             var busy = false
             for input in fileInputs {
                 let outcome = input.poll()

@@ -12,3 +12,11 @@ static inline uint64_t tributary_birth_time_ns(int fd) {
     if (!(st.stx_mask & STATX_BTIME)) return 0;
     return (uint64_t)st.stx_btime.tv_sec * 1000000000ull + (uint64_t)st.stx_btime.tv_nsec;
 }
+
+#include <malloc.h>
+
+/// Returns the free memory of every malloc arena to the kernel (glibc's malloc keeps freed pages of its
+/// per-thread arenas resident otherwise).
+static inline void tributary_release_free_memory(void) {
+    malloc_trim(0);
+}

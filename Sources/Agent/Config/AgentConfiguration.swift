@@ -12,7 +12,8 @@ public struct AgentConfiguration: Sendable {
     public var linger: Duration
     /// Largest record batch in bytes. Default: 1 MiB.
     public var batchBytes: Int
-    /// Bytes of line values read but not yet acknowledged; reading stops at this budget. Default: 16 MiB.
+    /// Bytes of lines read but not yet acknowledged (plus a per-record overhead); reading stops at this budget.
+    /// Default: 4 MiB.
     public var maxInFlightBytes: Int
     /// TLS to the brokers, when set.
     public var tls: TLS?

@@ -89,7 +89,7 @@ public enum AgentConfigurationLoader {
         if let node = map["batch_bytes"], let value = r.byteSize(node, "batch_bytes", range: 1024 ... (64 << 20)) {
             batchBytes = value
         }
-        var maxInFlight = 16 << 20
+        var maxInFlight = 4 << 20
         if let node = map["max_in_flight_bytes"],
             let value = r.byteSize(node, "max_in_flight_bytes", range: 1024 ... (1 << 40))
         {

@@ -153,7 +153,7 @@ public final class KafkaProducer: Sendable {
         let outcome = core.lock.withLock { () -> ProducerCore.AppendOutcome in
             core.append(
                 topic: topic, partition: partition, key: key, value: value, headers: headers, timestamp: timestamp,
-                token: token, waiter: waiter, configuration: configuration, now: clock.now)
+                token: token, waiter: waiter, configuration: configuration, clock: clock)
         }
         switch outcome {
         case .appended(let wakeSender):

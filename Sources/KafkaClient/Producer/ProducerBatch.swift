@@ -74,6 +74,14 @@ final class ProducerBatch: @unchecked Sendable {
             throw KafkaProducerError(
                 .invalidRecord, "cannot compress a batch for \(topic)-\(partition): \(error)")
         }
+        if buffer.capacity >= 2 * buffer.readableBytes {
+            // Compressed to well under the records' size: keep a tight copy while the batch waits for its
+            // acknowledgement, so the batch-sized buffer is freed now (batches in flight would otherwise each
+            // hold a whole uncompressed batch's worth of memory).
+            var tight = allocator.buffer(capacity: buffer.readableBytes)
+            tight.writeImmutableBuffer(buffer)
+            buffer = tight
+        }
         encoded = buffer
         self.builder = nil
         return builder

@@ -38,6 +38,11 @@ final class ProducerCore: @unchecked Sendable {
     var retriedBatches = 0
     var retriedRecords = 0
 
+    /// The last topic `append` looked up, and `topicsGeneration` then.
+    var lastTopic: (name: String, slot: Dictionary<String, ProducerTopicState>.Index, generation: Int)?
+    /// Changes whenever a topic is added to `topics` (which invalidates its indices).
+    var topicsGeneration = 0
+
     /// Reports ready to be handed to the delivery handler, in order.
     var reports: [KafkaProducerDeliveryReport] = []
 
@@ -67,20 +72,29 @@ final class ProducerCore: @unchecked Sendable {
         topic: String, partition requested: Int32?, key: ByteBuffer?, value: ByteBuffer?,
         headers: EncodedRecordHeaders?, timestamp: Int64, token: UInt64,
         waiter: CheckedContinuation<KafkaProducedRecord, any Error>?,
-        configuration: KafkaProducerConfiguration, now: ContinuousClock.Instant
+        configuration: KafkaProducerConfiguration, clock: ContinuousClock
     ) -> AppendOutcome {
         if closed { return .failed(KafkaProducerError(.closed, "send to \(topic) after the producer was closed")) }
-        guard let slot = topics.index(forKey: topic) else { return .needsRoute }
+        guard let slot = topicSlot(topic) else { return .needsRoute }
         return appendRecord(
             to: &topics.values[slot], topic: topic, partition: requested, key: key, value: value, headers: headers,
-            timestamp: timestamp, token: token, waiter: waiter, configuration: configuration, now: now)
+            timestamp: timestamp, token: token, waiter: waiter, configuration: configuration, clock: clock)
+    }
+
+    /// The slot of `topic` in `topics`; the last one found is remembered (records usually come in runs of one
+    /// topic), valid until a topic is added.
+    private func topicSlot(_ topic: String) -> Dictionary<String, ProducerTopicState>.Index? {
+        if let last = lastTopic, last.generation == topicsGeneration, last.name == topic { return last.slot }
+        guard let slot = topics.index(forKey: topic) else { return nil }
+        lastTopic = (topic, slot, topicsGeneration)
+        return slot
     }
 
     private func appendRecord(
         to state: inout ProducerTopicState, topic: String, partition requested: Int32?, key: ByteBuffer?,
         value: ByteBuffer?, headers: EncodedRecordHeaders?, timestamp: Int64, token: UInt64,
         waiter: CheckedContinuation<KafkaProducedRecord, any Error>?,
-        configuration: KafkaProducerConfiguration, now: ContinuousClock.Instant
+        configuration: KafkaProducerConfiguration, clock: ContinuousClock
     ) -> AppendOutcome {
         let partitionCount = state.route.partitionCount
         let partition: Int32
@@ -101,6 +115,7 @@ final class ProducerCore: @unchecked Sendable {
         let index = Int(partition)
         var wake = false
         var batch: ProducerBatch
+        var knownSize: Int?
         if let open = state.partitions[index].open, let builder = open.builder {
             let size = builder.encodedSize(
                 ofRecordWithTimestamp: timestamp, keyLength: key?.readableBytes, valueLength: value?.readableBytes,
@@ -108,20 +123,22 @@ final class ProducerCore: @unchecked Sendable {
             if builder.sizeInBytes + size > configuration.maxBatchBytes {
                 close(openBatchOf: &state, partition: partition)
                 wake = true
-                batch = openBatch(topic: topic, partition: partition, configuration: configuration, now: now)
+                batch = openBatch(topic: topic, partition: partition, configuration: configuration, now: clock.now)
                 state.partitions[index].open = batch
             } else {
                 batch = open
+                knownSize = size
             }
         } else {
-            batch = openBatch(topic: topic, partition: partition, configuration: configuration, now: now)
+            batch = openBatch(topic: topic, partition: partition, configuration: configuration, now: clock.now)
             state.partitions[index].open = batch
             wake = true
         }
         guard let builder = batch.builder else {
             return .failed(KafkaProducerError(.invalidRecord, "no builder for \(topic)-\(partition)"))
         }
-        let size = builder.encodedSize(
+        // The size depends on the batch's first timestamp (deltas): computed again only for a new batch.
+        let size = knownSize ?? builder.encodedSize(
             ofRecordWithTimestamp: timestamp, keyLength: key?.readableBytes, valueLength: value?.readableBytes,
             headers: headers)
         // A record bigger than the whole buffer is still accepted when nothing else is buffered.
@@ -161,7 +178,7 @@ final class ProducerCore: @unchecked Sendable {
     private func recycle(_ batch: ProducerBatch) {
         if let builder = batch.builder {
             builder.reset()
-            builderPool.append(builder)
+            pool(builder)
             batch.builder = nil
         }
     }
@@ -179,6 +196,7 @@ final class ProducerCore: @unchecked Sendable {
     func install(route: ProducerTopicRoute, topic: String, now: ContinuousClock.Instant) {
         if topics[topic] == nil {
             topics[topic] = ProducerTopicState(route: route, now: now)
+            topicsGeneration += 1
         } else {
             topics[topic]?.update(route: route)
             topics[topic]?.lastRefresh = now
@@ -187,8 +205,17 @@ final class ProducerCore: @unchecked Sendable {
 
     func returnBuilder(_ builder: RecordBatchBuilder) {
         builder.reset()
-        builderPool.append(builder)
+        pool(builder)
     }
+
+    /// Keeps `builder` for the next batch, unless `maxPooledBuilders` are kept already: each holds a batch's worth
+    /// of scratch memory, and a burst of batches (a slow broker) must not keep that much allocated afterwards.
+    private func pool(_ builder: RecordBatchBuilder) {
+        if builderPool.count < Self.maxPooledBuilders { builderPool.append(builder) }
+    }
+
+    /// Builders kept for reuse at most.
+    static let maxPooledBuilders = 2
 
     // MARK: Outcomes
 
