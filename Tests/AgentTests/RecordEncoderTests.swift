@@ -1,4 +1,4 @@
-import Agent
+@testable import Agent
 import KafkaProtocol
 import NIOCore
 import Testing
@@ -42,5 +42,38 @@ struct RecordEncoderTests {
             #expect(record.headers["truncated"] == (event.truncated ? "true" : nil))
         }
         #expect(records[1].headers["origin"] == "web-1:\(events[1].origin.stream):12")
+    }
+
+    /// The `host`/`source` headers and the `origin` prefix are cached per source and stream: events alternating
+    /// between streams and sources, and offsets of every decimal width, still get exactly their own values.
+    @Test func originsOfEveryWidthAndAlternatingStreams() throws {
+        let offsets: [UInt64] = [0, 9, 10, 99, 100, 12_345, 999_999_999, 1 << 40, UInt64.max]
+        let streams = [StreamID(rawValue: 0), StreamID(rawValue: 0xDEAD_BEEF), StreamID(rawValue: UInt64.max)]
+        var events: [LineEvent] = []
+        for (index, offset) in offsets.enumerated() {
+            let stream = streams[index % streams.count]
+            events.append(LineEvent(
+                value: ByteBuffer(string: "line \(index)"), readTimeMilliseconds: 1_700_000_000_000 + Int64(index),
+                source: index % 2 == 0 ? "/var/log/a.log" : "/var/log/b.log",
+                origin: EventOrigin(stream: stream, offset: offset), endOffset: offset, truncated: false,
+                inputIndex: 0, ackToken: AckToken(input: 0, slot: 0, sequence: 0, bytes: 0)))
+        }
+        var encoder = RecordEncoder(host: "h", key: .none)
+        for event in events {
+            let headers = encoder.headers(for: event)
+            let builder = try RecordBatchBuilder()
+            builder.append(timestamp: 0, key: nil, value: nil, headers: headers)
+            let batch = try RecordBatch(bytes: try builder.finish())
+            var decoded: [String: String] = [:]
+            _ = try batch.forEachRecord { record in
+                for header in record.headers {
+                    decoded[String(decoding: header.key, as: UTF8.self)] = header.value.map { String(decoding: $0, as: UTF8.self) }
+                }
+                return true
+            }
+            let hex = String(event.origin.stream.rawValue, radix: 16)
+            let expected = "h:" + String(repeating: "0", count: 16 - hex.count) + hex + ":\(event.origin.offset)"
+            #expect(decoded == ["host": "h", "source": event.source, "origin": expected])
+        }
     }
 }

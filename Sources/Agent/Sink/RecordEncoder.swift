@@ -14,6 +14,7 @@ public struct RecordEncoder {
     /// The `host` and `source` headers of the last source seen (a run of events from one file shares them).
     private var prefix: (source: String, headers: EncodedRecordHeaders)?
     private var origin = ByteBufferAllocator().buffer(capacity: 128)
+    private var originPrefix: (stream: StreamID, bytes: [UInt8])?
     private var hostKey: ByteBuffer?
     private var sourceKey: (source: String, buffer: ByteBuffer)?
 
@@ -73,7 +74,8 @@ public struct RecordEncoder {
                 }
             }
         } else {
-            Self.withFileOrigin(hostBytes, event.origin) { headers.append(key: "origin", value: $0) }
+            let prefix = fileOriginPrefix(event.origin.stream)
+            Self.withFileOrigin(prefix, event.origin.offset) { headers.append(key: "origin", value: $0) }
         }
         if event.truncated {
             var yes = "true"
@@ -82,38 +84,36 @@ public struct RecordEncoder {
         return headers
     }
 
-    /// Calls `body` with `<host>:<stream as 16 hex digits>:<offset in decimal>`, formatted on the stack.
-    private static func withFileOrigin<R>(
-        _ host: [UInt8], _ origin: EventOrigin, _ body: (UnsafeRawBufferPointer) -> R
-    ) -> R {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: host.count + 40) { out in
-            var position = host.count
-            if let base = out.baseAddress, !host.isEmpty {
-                host.withUnsafeBufferPointer { base.update(from: $0.baseAddress!, count: host.count) }
-            }
-            out[position] = UInt8(ascii: ":")
-            position += 1
-            let stream = origin.stream.rawValue
-            for index in 0..<16 {
-                let digit = UInt8((stream >> UInt64(60 - 4 * index)) & 0xF)
-                out[position + index] = digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10
-            }
-            position += 16
-            out[position] = UInt8(ascii: ":")
-            position += 1
-            // The offset's decimal digits, written backwards from the end of a 20-digit field, then moved.
-            var offset = origin.offset
-            var digits = 0
+    /// `<host>:<stream as 16 hex digits>:` of `stream`, cached for a run of events from one stream.
+    private mutating func fileOriginPrefix(_ stream: StreamID) -> [UInt8] {
+        if let cached = originPrefix, cached.stream == stream { return cached.bytes }
+        var bytes = hostBytes
+        bytes.append(UInt8(ascii: ":"))
+        for index in 0..<16 {
+            let digit = UInt8((stream.rawValue >> UInt64(60 - 4 * index)) & 0xF)
+            bytes.append(digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10)
+        }
+        bytes.append(UInt8(ascii: ":"))
+        originPrefix = (stream, bytes)
+        return bytes
+    }
+
+    /// Calls `body` with `prefix` followed by `offset` in decimal, formatted on the stack.
+    private static func withFileOrigin<R>(_ prefix: [UInt8], _ offset: UInt64, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: prefix.count + 20) { out in
+            let base = out.baseAddress!  // a non-empty allocation
+            prefix.withUnsafeBufferPointer { base.update(from: $0.baseAddress!, count: prefix.count) }  // ends in ':'
+            // The digits are written backwards at the end of the 20-digit field, then moved up to the prefix.
+            var start = prefix.count + 20
+            var rest = offset
             repeat {
-                out[position + 19 - digits] = UInt8(ascii: "0") + UInt8(offset % 10)
-                offset /= 10
-                digits += 1
-            } while offset > 0
-            if digits < 20, let base = out.baseAddress {
-                (base + position).update(from: base + position + 20 - digits, count: digits)
-            }
-            position += digits
-            return body(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: out[0..<position])))
+                start -= 1
+                base[start] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+            } while rest > 0
+            let digits = prefix.count + 20 - start
+            (base + prefix.count).update(from: base + start, count: digits)
+            return body(UnsafeRawBufferPointer(start: base, count: prefix.count + digits))
         }
     }
 
