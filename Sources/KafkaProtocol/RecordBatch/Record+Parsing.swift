@@ -121,7 +121,7 @@ internal enum RecordParser {
 extension RecordParser {
     /// Where the fields of one record lie, as offsets into the bytes it was parsed from.
     @usableFromInline
-    struct RawRecord {
+    struct RawRecord: Equatable {
         /// Offset just past the record (its length varint and body).
         @usableFromInline var end: Int
         @usableFromInline var attributes: Int8
@@ -200,104 +200,104 @@ extension RecordParser {
         return index == recordEnd
     }
 
-    /// `parseRecord` for the common record, with fewer instructions: a length of at most 2 bytes and
-    /// a body of at least 12 bytes, timestampDelta, offsetDelta and keyLength of at most 3 bytes each,
-    /// at least 3 bytes after the key, a headersCount of 1 byte. `nil` for anything else, *including
-    /// valid records of another shape*: the caller then runs `parseRecord`, which decides.
+    /// The bytes a record's end must leave before the end of the payload for `parseTypicalRecord`:
+    /// it loads 4 bytes for each varint, so the last varint of a record may read 3 bytes beyond it.
+    @usableFromInline
+    static let typicalRecordTailroom = 3
+
+    /// `parseRecord` for the typical record, with fewer instructions: a body of at least 12 bytes ending at
+    /// least `typicalRecordTailroom` bytes before the end of `bytes`; length, timestampDelta, offsetDelta, keyLength and valueLength of at most 3 bytes each; a non-negative
+    /// offset delta and value length; a 1-byte headersCount. `nil` for anything else, *including valid
+    /// records of another shape*: the caller then runs `parseRecord`, which decides.
     ///
-    /// Why it is cheaper (callgrind, `codec-bench --phase decode`): `parseRecord` checks the bytes
-    /// left before each byte of each varint and traps on overflow in its index arithmetic. Here one
-    /// check up front (body ≥ 12 bytes) covers the first four fields (at most 1 + 3 + 3 + 3 = 10
-    /// bytes), one more (≥ 3 bytes after the key) the value's length, and all index arithmetic stays
-    /// below `bytes.count` by those checks, so it wraps (`&+`) instead of checking. Every record it
-    /// accepts passes `parseRecord` with the same fields (same length checks, same varint decoding).
+    /// Why it is cheaper (callgrind, `codec-bench --phase decode`): `parseRecord` checks the bytes left
+    /// before each byte of each varint and traps on overflow in its index arithmetic. Here the record's
+    /// length is checked once against the payload (with the tailroom), so each varint is one 4-byte load
+    /// whose width is read from its continuation bits; the body of ≥ 12 bytes holds the first four fields
+    /// (at most 1 + 3 + 3 + 3 = 10 bytes), the key is checked against the record's end, and the value is
+    /// checked to end exactly one byte (the header count) before it — which also proves that the value's
+    /// length varint lay inside the record. Every record it accepts passes `parseRecord` with the same
+    /// fields (same length checks, same varint decoding: `RecordBatchFastPathTests`).
     @inlinable
     @inline(__always)
-    static func parseCommonRecord(_ bytes: UnsafeRawBufferPointer, base: UnsafeRawPointer, at offset: Int) -> RawRecord? {
-        let count = bytes.count
-        // offset <= count (the caller's loop), so `count &- offset` cannot wrap.
-        guard count &- offset >= 2 else { return nil }
-        var p = base + offset
-        let l0 = UInt32(p.load(as: UInt8.self))
-        let rawLength: UInt32
-        if l0 < 0x80 {
-            rawLength = l0
-            p += 1
-        } else {
-            let l1 = UInt32(p.load(fromByteOffset: 1, as: UInt8.self))
-            guard l1 < 0x80 else { return nil }
-            rawLength = (l0 & 0x7f) | (l1 << 7)
-            p += 2
-        }
-        let length = Int(zigzag(rawLength))
-        var index = p - base
-        guard length >= 12, length <= count &- index else { return nil }
-        let end = index &+ length
+    static func parseTypicalRecord(_ bytes: UnsafeRawBufferPointer, base: UnsafeRawPointer, at offset: Int) -> RawRecord? {
+        let bufferEnd = bytes.count
+        // offset <= bufferEnd (the caller's loop), so `bufferEnd &- offset` cannot wrap; 4 bytes to load.
+        guard bufferEnd &- offset >= 4 else { return nil }
+        var index = offset
+        guard let length = shortVarint(base, &index).map({ Int($0) }), length & 1 == 0 else { return nil }
+        // Halved below (zig-zag of an even value); both terms are below 2^22, so nothing wraps: the record ends
+        // `typicalRecordTailroom` bytes or more before the end.
+        guard length >= 24, length >> 1 &+ typicalRecordTailroom <= bufferEnd &- index else { return nil }
+        let end = index &+ length >> 1
         var record = RawRecord()
         record.end = end
-        record.attributes = Int8(bitPattern: p.load(as: UInt8.self))
-        p += 1
-        guard let timestampDelta = loadShortVarint(&p), let offsetDelta = loadShortVarint(&p),
-            let rawKeyLength = loadShortVarint(&p)
+        record.attributes = Int8(bitPattern: base.load(fromByteOffset: index, as: UInt8.self))
+        index &+= 1
+        guard let timestampDelta = shortVarint(base, &index),
+            let offsetDelta = shortVarint(base, &index), offsetDelta & 1 == 0
         else { return nil }
         record.timestampDelta = Int64(zigzag(timestampDelta))
-        record.offsetDelta = zigzag(offsetDelta)
-        let keyLength = Int(zigzag(rawKeyLength))
-        index = p - base
-        record.keyStart = index
-        record.keyLength = keyLength
-        guard skipNullableBytes(length: keyLength, index: &index, end: end) else { return nil }
-        // Three bytes left: the value length's up to 3 bytes can be loaded.
-        guard end &- index >= 3 else { return nil }
-        p = base + index
-        guard let rawValueLength = loadShortVarint(&p) else { return nil }
-        let valueLength = Int(zigzag(rawValueLength))
-        index = p - base
-        record.valueStart = index
+        record.offsetDelta = Int32(bitPattern: offsetDelta >> 1)
+        // A null key (-1, the byte 0x01) first.
+        if base.load(fromByteOffset: index, as: UInt8.self) == 1 {
+            index &+= 1
+            record.keyStart = index
+            record.keyLength = -1
+        } else {
+            // Any odd raw value is negative: below -1, as 1 is taken.
+            guard let rawKeyLength = shortVarint(base, &index), rawKeyLength & 1 == 0 else { return nil }
+            let keyLength = Int(rawKeyLength >> 1)
+            // Strictly less: a value length and a header count must follow (and the next load stays inside).
+            guard keyLength < end &- index else { return nil }
+            record.keyStart = index
+            record.keyLength = keyLength
+            index &+= keyLength
+        }
+        // index < the record's end, which is 3 bytes or more before the payload's: the 4-byte load is inside.
+        guard let rawValueLength = shortVarint(base, &index), rawValueLength & 1 == 0 else { return nil }
+        let valueLength = Int(rawValueLength >> 1)
+        let valueStart = index
+        // Both below 2^31: no wrapping.
+        let valueEnd = valueStart &+ valueLength
+        record.valueStart = valueStart
         record.valueLength = valueLength
-        guard skipNullableBytes(length: valueLength, index: &index, end: end) else { return nil }
-        guard index < end else { return nil }
-        let countByte = UInt32(base.load(fromByteOffset: index, as: UInt8.self))
-        guard countByte < 0x80 else { return nil }
-        let headerCount = Int(zigzag(countByte))
-        index &+= 1
-        guard headerCount >= 0, headerCount <= (end &- index) / 2 else { return nil }
+        // The common record has no headers: its value ends one byte (a zero headersCount) before the record
+        // does, which also proves that the value's length varint lay inside the record.
+        if valueEnd &+ 1 == end, base.load(fromByteOffset: valueEnd, as: UInt8.self) == 0 {
+            record.headersStart = end
+            return record
+        }
+        // Headers follow (or the record is malformed): the value and the 1-byte headersCount end by `end`.
+        guard valueEnd < end else { return nil }
+        let countByte = UInt32(base.load(fromByteOffset: valueEnd, as: UInt8.self))
+        guard countByte < 0x80, countByte & 1 == 0 else { return nil }
+        let headersStart = valueEnd &+ 1
+        let headerCount = Int(countByte >> 1)
+        guard headerCount <= (end &- headersStart) / 2 else { return nil }
         record.headerCount = headerCount
-        record.headersStart = index
-        // Most records have no headers; `headersEnd` is not always inlined (a call per record).
-        guard headerCount == 0 ? index == end : headersEnd(bytes, count: headerCount, at: index, recordEnd: end)
-        else { return nil }
+        record.headersStart = headersStart
+        guard headersEnd(bytes, count: headerCount, at: headersStart, recordEnd: end) else { return nil }
         return record
     }
 
-    /// Moves `index` (≤ `end`) past a nullable field of `length` bytes (-1 = null) if it ends by `end`.
+    /// An unsigned LEB128 of 1 to 3 bytes among the 4 bytes at `index` of `base` (which the caller has checked
+    /// are readable), moving `index` past it; `nil` (index unmoved) if longer.
     @inlinable
     @inline(__always)
-    static func skipNullableBytes(length: Int, index: inout Int, end: Int) -> Bool {
-        guard length >= -1, length <= end &- index else { return false }
-        index &+= max(length, 0)
-        return true
-    }
-
-    /// An unsigned LEB128 of 1 to 3 bytes at `pointer` (which the caller has checked are readable),
-    /// moving `pointer` past it; `nil` (pointer unmoved) if longer.
-    @inlinable
-    @inline(__always)
-    static func loadShortVarint(_ pointer: inout UnsafeRawPointer) -> UInt32? {
-        let b0 = UInt32(pointer.load(as: UInt8.self))
-        if b0 < 0x80 {
-            pointer += 1
-            return b0
+    static func shortVarint(_ base: UnsafeRawPointer, _ index: inout Int) -> UInt32? {
+        let word = UInt32(littleEndian: base.loadUnaligned(fromByteOffset: index, as: UInt32.self))
+        if word & 0x80 == 0 {
+            index &+= 1
+            return word & 0x7f
         }
-        let b1 = UInt32(pointer.load(fromByteOffset: 1, as: UInt8.self))
-        if b1 < 0x80 {
-            pointer += 2
-            return (b0 & 0x7f) | (b1 << 7)
+        if word & 0x8000 == 0 {
+            index &+= 2
+            return (word & 0x7f) | ((word >> 1) & 0x3f80)
         }
-        let b2 = UInt32(pointer.load(fromByteOffset: 2, as: UInt8.self))
-        guard b2 < 0x80 else { return nil }
-        pointer += 3
-        return (b0 & 0x7f) | ((b1 & 0x7f) << 7) | (b2 << 14)
+        guard word & 0x80_0000 == 0 else { return nil }
+        index &+= 3
+        return (word & 0x7f) | ((word >> 1) & 0x3f80) | ((word >> 2) & 0x1f_c000)
     }
 
     /// Zig-zag decoding of 32 bits.
@@ -459,18 +459,17 @@ extension RecordParser {
             var visited = 0
             // `count` > 0 records need bytes (checked above), so `base` is only nil with nothing to visit.
             guard let base = bytes.baseAddress else { return try finish(visited: 0, offset: 0) }
-            while visited < count {
-                // The common record's fast path first, then the general parser, which decides.
-                guard let raw = parseCommonRecord(bytes, base: base, at: offset) ?? parseRecord(bytes, at: offset),
-                    raw.offsetDelta > previousDelta, raw.offsetDelta <= lastOffsetDelta
-                else {
+            /// Checks the offset delta of a parsed record and passes it to `body`; false to stop.
+            @inline(__always)
+            func visitRecord(_ raw: RawRecord) throws -> Bool {
+                guard raw.offsetDelta > previousDelta, raw.offsetDelta <= lastOffsetDelta else {
                     try describeInvalidRecord(
                         payload, at: offset, index: visited, previousDelta: previousDelta, header: header)
                 }
                 visited &+= 1
                 previousDelta = raw.offsetDelta
                 offset = raw.end
-                let keep = try body(
+                return try body(
                     RecordView(
                         offset: batch.baseOffset &+ Int64(raw.offsetDelta),
                         timestamp: batch.logAppendTime ?? (batch.baseTimestamp &+ raw.timestampDelta),
@@ -480,7 +479,19 @@ extension RecordParser {
                             ? nil : UnsafeRawBufferPointer(start: base + raw.valueStart, count: raw.valueLength),
                         headerCount: raw.headerCount,
                         headerBytes: UnsafeRawBufferPointer(start: base + raw.headersStart, count: raw.end - raw.headersStart)))
-                if !keep { return visited }
+            }
+            while visited < count {
+                // The typical record's fast path first (inlined on its own, so what it proves, such as a
+                // non-null value, is known to `body`), then the general parser, which decides.
+                if let raw = parseTypicalRecord(bytes, base: base, at: offset) {
+                    guard try visitRecord(raw) else { return visited }
+                } else {
+                    guard let raw = parseRecord(bytes, at: offset) else {
+                        try describeInvalidRecord(
+                            payload, at: offset, index: visited, previousDelta: previousDelta, header: header)
+                    }
+                    guard try visitRecord(raw) else { return visited }
+                }
             }
             return try finish(visited: visited, offset: offset)
         }
