@@ -1,6 +1,5 @@
 import Agent
 import ArgumentParser
-import Foundation
 import Logging
 
 #if canImport(Glibc)

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The saved positions of one file input: per stream its identity, content signature and acknowledged offset.
 /// JSON, versioned, replaced atomically (`AtomicFile`).
