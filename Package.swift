@@ -145,7 +145,6 @@ let package = Package(
             dependencies: [
                 "Agent",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
         ),
