@@ -146,7 +146,17 @@ let package = Package(
                 "Agent",
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: swiftSettings
+            swiftSettings: swiftSettings,
+            // Idle RSS (docs/PERFORMANCE.md, issue 5): the Swift runtime linked in (only the pages used are touched,
+            // not every relocated page of libswiftCore & co.); no exported dynamic symbols (-static-stdlib adds
+            // --export-dynamic: 1.4 MB of .dynstr/.dynsym the loader reads); lld with packed relative
+            // relocations (DT_RELR, glibc >= 2.36: 10 KB instead of 1.1 MB of .rela.dyn).
+            linkerSettings: [
+                .unsafeFlags([
+                    "-static-stdlib", "-use-ld=lld", "-Xlinker", "--no-export-dynamic",
+                    "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
+                ])
+            ]
         ),
         .testTarget(
             name: "AgentTests",
