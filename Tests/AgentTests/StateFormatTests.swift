@@ -44,6 +44,7 @@ struct StateFormatTests {
         #expect(stream.signature.checkHash == UInt64.max && stream.offset == 1234 && stream.lastSeen == 1_764_090_000)
         var bytes: [UInt8] = []
         file.json.write(into: &bytes)
+        #expect(file.jsonBytes() == bytes, "the direct writer writes what the tree writes")
         #expect(try PositionFile(json: try JSONValue.parse(bytes)) == file)
         let text = String(decoding: bytes, as: UTF8.self)
         #expect(text.hasPrefix(#"{"streams":[{"continuesInCopy":false,"device":64769,"#) && text.hasSuffix(#""version":1}"#))

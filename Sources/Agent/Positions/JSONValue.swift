@@ -55,8 +55,19 @@ enum JSONValue: Equatable {
                 element.write(into: &output)
             }
             output.append(UInt8(ascii: "]"))
-        case .string(let text):
-            output.append(UInt8(ascii: "\""))
+        case .string(let text): Self.writeString(text, into: &output)
+        case .number(let text): output += Array(text.utf8)
+        case .bool(let value): output += Array((value ? "true" : "false").utf8)
+        case .null: output += Array("null".utf8)
+        }
+    }
+
+    /// Appends `text` as a JSON string literal (quotes, escapes for `"`, `\\` and control characters).
+    static func writeString(_ text: String, into output: inout [UInt8]) {
+        output.append(UInt8(ascii: "\""))
+        if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            output.append(contentsOf: text.utf8)
+        } else {
             for byte in text.utf8 {
                 switch byte {
                 case UInt8(ascii: "\""): output += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
@@ -70,11 +81,8 @@ enum JSONValue: Equatable {
                 default: output.append(byte)
                 }
             }
-            output.append(UInt8(ascii: "\""))
-        case .number(let text): output += Array(text.utf8)
-        case .bool(let value): output += Array((value ? "true" : "false").utf8)
-        case .null: output += Array("null".utf8)
         }
+        output.append(UInt8(ascii: "\""))
     }
 
     /// The member `key` of an object.
