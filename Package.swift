@@ -144,6 +144,7 @@ let package = Package(
             name: "tributary-agent",
             dependencies: [
                 "Agent",
+                "CAgentSystem",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings,

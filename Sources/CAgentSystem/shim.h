@@ -12,3 +12,10 @@ static inline uint64_t tributary_birth_time_ns(int fd) {
     if (!(st.stx_mask & STATX_BTIME)) return 0;
     return (uint64_t)st.stx_btime.tv_sec * 1000000000ull + (uint64_t)st.stx_btime.tv_nsec;
 }
+
+#include <malloc.h>
+
+/// Caps glibc's malloc arenas (mallopt M_ARENA_MAX; a macro, so not visible to Swift); returns mallopt's result.
+static inline int tributary_limit_malloc_arenas(int count) {
+    return mallopt(M_ARENA_MAX, count);
+}
