@@ -26,9 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
-        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
-        .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.1"),
     ],
     targets: [
         // System libraries from Debian's -dev packages (module maps only).
@@ -63,7 +61,6 @@ let package = Package(
         .target(
             name: "KafkaSecurity",
             dependencies: [
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
@@ -131,11 +128,13 @@ let package = Package(
         // tributary-agent: config, file tailing, positions (issue 5).
         .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
         .systemLibrary(name: "CAgentSystem"),
+        .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         .target(
             name: "Agent",
             dependencies: [
                 "CPCRE2",
                 "CAgentSystem",
+                "CYAML",
                 "KafkaProtocol",
                 "KafkaClient",
                 "KafkaSecurity",
@@ -145,7 +144,6 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: hotPathSwiftSettings
         ),
@@ -153,10 +151,20 @@ let package = Package(
             name: "tributary-agent",
             dependencies: [
                 "Agent",
+                "CAgentSystem",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            swiftSettings: swiftSettings
+            swiftSettings: swiftSettings,
+            // Idle RSS (docs/PERFORMANCE.md, issue 5): the Swift runtime linked in (only the pages used are touched,
+            // not every relocated page of libswiftCore & co.); no exported dynamic symbols (-static-stdlib adds
+            // --export-dynamic: 1.4 MB of .dynstr/.dynsym the loader reads); lld with packed relative
+            // relocations (DT_RELR, glibc >= 2.36: 10 KB instead of 1.1 MB of .rela.dyn).
+            linkerSettings: [
+                .unsafeFlags([
+                    "-static-stdlib", "-use-ld=lld", "-Xlinker", "--no-export-dynamic",
+                    "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
+                ])
+            ]
         ),
         .testTarget(
             name: "AgentTests",

@@ -5,7 +5,7 @@
 # Idempotent: skips apt-get when everything is already there.
 set -euo pipefail
 
-debs=(zlib1g-dev liblz4-dev libzstd-dev libsnappy-dev libpcre2-dev pkg-config kcat lz4 zstd gzip openssl python3 python3-pip)
+debs=(zlib1g-dev liblz4-dev libzstd-dev libsnappy-dev libpcre2-dev libyaml-dev pkg-config kcat lz4 zstd gzip openssl python3 python3-pip)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

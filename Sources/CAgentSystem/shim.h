@@ -20,3 +20,8 @@ static inline uint64_t tributary_birth_time_ns(int fd) {
 static inline void tributary_release_free_memory(void) {
     malloc_trim(0);
 }
+
+/// Caps glibc's malloc arenas (mallopt M_ARENA_MAX; a macro, so not visible to Swift); returns mallopt's result.
+static inline int tributary_limit_malloc_arenas(int count) {
+    return mallopt(M_ARENA_MAX, count);
+}

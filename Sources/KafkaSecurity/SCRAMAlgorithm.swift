@@ -1,5 +1,9 @@
-import Crypto
-import Foundation
+// SCRAM's hash, HMAC and PBKDF2 come from the BoringSSL that swift-nio-ssl already links (symbol-prefixed
+// symbols), not from swift-crypto: swift-crypto's Crypto imports Foundation on Linux, and Foundation with
+// its ICU data costs the agent about 10 MB of resident memory (docs/PERFORMANCE.md, issue 5). The system
+// libcrypto was measured too: about 3.5 MB of touched pages once loaded. CNIOBoringSSL is the C target behind
+// the NIOSSL product (not a product of its own); it is the same BoringSSL that swift-crypto wraps.
+import CNIOBoringSSL
 
 /// The hash function behind a SCRAM mechanism (RFC 5802 with SHA-256 per RFC 7677, or SHA-512).
 public enum SCRAMAlgorithm: String, Sendable, Hashable, CaseIterable {
@@ -17,54 +21,62 @@ public enum SCRAMAlgorithm: String, Sendable, Hashable, CaseIterable {
     /// Kafka's minimum iteration count for both SCRAM mechanisms.
     public static let minimumIterations = 4096
 
+    /// BoringSSL's digest for this algorithm.
+    private var digest: OpaquePointer? {
+        switch self {
+        case .sha256: EVP_sha256()
+        case .sha512: EVP_sha512()
+        }
+    }
+
     /// The digest size in bytes.
     var digestByteCount: Int {
         switch self {
-        case .sha256: SHA256.byteCount
-        case .sha512: SHA512.byteCount
+        case .sha256: 32
+        case .sha512: 64
         }
     }
 
     /// H(data).
     func hash(_ data: [UInt8]) -> [UInt8] {
-        switch self {
-        case .sha256: Array(SHA256.hash(data: data))
-        case .sha512: Array(SHA512.hash(data: data))
+        var output = [UInt8](repeating: 0, count: digestByteCount)
+        var length: UInt32 = 0
+        let succeeded = data.withUnsafeBufferPointer { input in
+            EVP_Digest(input.baseAddress, input.count, &output, &length, digest, nil)
         }
+        // Digesting memory with a built-in digest fails only when BoringSSL cannot allocate.
+        precondition(succeeded == 1 && Int(length) == digestByteCount, "BoringSSL EVP_Digest failed")
+        return output
     }
 
     /// HMAC(key, data).
     func hmac(key: [UInt8], _ data: [UInt8]) -> [UInt8] {
-        let key = SymmetricKey(data: key)
-        switch self {
-        case .sha256: return Array(HMAC<SHA256>.authenticationCode(for: data, using: key))
-        case .sha512: return Array(HMAC<SHA512>.authenticationCode(for: data, using: key))
+        var output = [UInt8](repeating: 0, count: digestByteCount)
+        var length: UInt32 = 0
+        let result = key.withUnsafeBufferPointer { key in
+            data.withUnsafeBufferPointer { input in
+                HMAC(digest, key.baseAddress, key.count, input.baseAddress, input.count, &output, &length)
+            }
         }
+        precondition(result != nil && Int(length) == digestByteCount, "BoringSSL HMAC failed")
+        return output
     }
 
     /// Hi(password, salt, iterations): PBKDF2 with HMAC of this hash and one output block.
     func saltedPassword(_ password: String, salt: [UInt8], iterations: Int) -> [UInt8] {
-        let key = SymmetricKey(data: Array(password.utf8))
-        switch self {
-        case .sha256: return Self.hi(HMAC<SHA256>(key: key), salt: salt, iterations: iterations)
-        case .sha512: return Self.hi(HMAC<SHA512>(key: key), salt: salt, iterations: iterations)
+        var output = [UInt8](repeating: 0, count: digestByteCount)
+        let password = Array(password.utf8)
+        let succeeded = password.withUnsafeBufferPointer { password in
+            salt.withUnsafeBufferPointer { salt in
+                password.withMemoryRebound(to: CChar.self) { password in
+                    PKCS5_PBKDF2_HMAC(
+                        password.baseAddress, password.count, salt.baseAddress, salt.count,
+                        UInt32(clamping: max(iterations, 1)), digest, output.count, &output)
+                }
+            }
         }
-    }
-
-    /// PBKDF2's first block: U1 = HMAC(salt ‖ INT(1)), Ui = HMAC(Ui-1), result = U1 ⊕ … ⊕ Un.
-    /// `keyed` holds the HMAC state after the key; each round copies it instead of re-keying.
-    private static func hi<H: HashFunction>(_ keyed: HMAC<H>, salt: [UInt8], iterations: Int) -> [UInt8] {
-        var mac = keyed
-        mac.update(data: salt + [0, 0, 0, 1])
-        var previous = Array(mac.finalize())
-        var result = previous
-        for _ in 1..<max(iterations, 1) {
-            var round = keyed
-            round.update(data: previous)
-            previous = Array(round.finalize())
-            for index in result.indices { result[index] ^= previous[index] }
-        }
-        return result
+        precondition(succeeded == 1, "BoringSSL PKCS5_PBKDF2_HMAC failed")
+        return output
     }
 }
 

@@ -209,6 +209,20 @@ struct ConfigLoaderTests {
         #expect(result.status == 0, "\(result.stderr)")
     }
 
+    /// The hand-written command line (no ArgumentParser): help exits 0, usage errors exit 64 and say what is wrong.
+    @Test(arguments: [
+        (["--help"], Int32(0), "USAGE: tributary-agent --config <config>"),
+        (["--check-config"], Int32(64), "Missing expected argument '--config <config>'"),
+        (["--config"], Int32(64), "Missing value for '--config <config>'"),
+        (["--config", "/x.yaml", "--verbose"], Int32(64), "Unknown option '--verbose'"),
+        (["--config=/nonexistent/agent.yaml", "--check-config"], Int32(1), "/nonexistent/agent.yaml: config file does not exist"),
+    ])
+    func commandLineUsage(_ arguments: [String], _ status: Int32, _ expected: String) throws {
+        let result = try TributaryProcess.run(executable: Self.agentBinary, arguments)
+        #expect(result.status == status, "\(result.stderr)")
+        #expect((result.stdoutString + result.stderr).contains(expected), "\(result.stdoutString) \(result.stderr)")
+    }
+
     @Test func aMissingConfigFileIsNamed() throws {
         let result = try TributaryProcess.run(executable: Self.agentBinary, ["--config", "/nonexistent/agent.yaml", "--check-config"])
         #expect(result.status == 1)

@@ -1,6 +1,3 @@
-import Foundation
-import Yams
-
 /// Loads and strictly validates `agent.yaml`: unknown keys, wrong types and bad values are all reported at once,
 /// each naming file, line and key path.
 public enum AgentConfigurationLoader {
@@ -8,22 +5,23 @@ public enum AgentConfigurationLoader {
     public static func load(path: String, defaultHost: String = currentHostName()) throws(ConfigurationError)
         -> AgentConfiguration
     {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            let reason = FileManager.default.fileExists(atPath: path) ? "cannot be read" : "does not exist"
+        switch LocalSystem.readFile(path) {
+        case .success(let bytes):
+            return try parse(String(decoding: bytes, as: UTF8.self), file: path, defaultHost: defaultHost)
+        case .failure(let failure):
             throw ConfigurationError(issues: [
-                ConfigurationIssue(file: path, line: nil, keyPath: "", message: "config file \(reason)")
+                ConfigurationIssue(file: path, line: nil, keyPath: "", message: "config file \(failure.reason)")
             ])
         }
-        return try parse(String(decoding: data, as: UTF8.self), file: path, defaultHost: defaultHost)
     }
 
     /// Validates config text; `file` names it in messages.
     public static func parse(_ text: String, file: String, defaultHost: String = currentHostName())
         throws(ConfigurationError) -> AgentConfiguration
     {
-        let root: Node?
+        let root: YAMLNode?
         do {
-            root = try Yams.compose(yaml: text)
+            root = try YAMLComposer.compose(text)
         } catch {
             throw ConfigurationError(issues: [
                 ConfigurationIssue(file: file, line: nil, keyPath: "", message: "not valid YAML: \(error)")
@@ -45,7 +43,7 @@ public enum AgentConfigurationLoader {
 
     /// This machine's host name.
     public static func currentHostName() -> String {
-        ProcessInfo.processInfo.hostName
+        LocalSystem.hostName()
     }
 
     private static let rootKeys: Set<String> = [
@@ -53,7 +51,7 @@ public enum AgentConfigurationLoader {
         "metrics", "inputs", "shutdown_timeout",
     ]
 
-    private static func readRoot(_ root: Node, _ r: inout ConfigNodeReader, defaultHost: String)
+    private static func readRoot(_ root: YAMLNode, _ r: inout ConfigNodeReader, defaultHost: String)
         -> AgentConfiguration?
     {
         guard let map = r.mapping(root, "", allowed: rootKeys) else { return nil }
@@ -151,13 +149,13 @@ public enum AgentConfigurationLoader {
             inputs: inputs, shutdownTimeout: shutdownTimeout)
     }
 
-    private static func readTLS(_ node: Node, _ r: inout ConfigNodeReader) -> AgentConfiguration.TLS? {
+    private static func readTLS(_ node: YAMLNode, _ r: inout ConfigNodeReader) -> AgentConfiguration.TLS? {
         guard let map = r.mapping(node, "tls", allowed: ["ca_file", "cert_file", "key_file", "server_name", "verify"])
         else { return nil }
         var tls = AgentConfiguration.TLS()
         for (key, keyPath) in [("ca_file", \AgentConfiguration.TLS.caFile), ("cert_file", \.certFile), ("key_file", \.keyFile)] {
             guard let valueNode = map[key], let path = r.string(valueNode, "tls.\(key)") else { continue }
-            if !FileManager.default.isReadableFile(atPath: path) {
+            if !LocalSystem.isReadableFile(path) {
                 r.report("tls.\(key)", valueNode, "cannot read \(path)")
             }
             tls[keyPath: keyPath] = path
@@ -170,7 +168,7 @@ public enum AgentConfigurationLoader {
         return tls
     }
 
-    private static func readSASL(_ node: Node, _ r: inout ConfigNodeReader) -> AgentConfiguration.SASL? {
+    private static func readSASL(_ node: YAMLNode, _ r: inout ConfigNodeReader) -> AgentConfiguration.SASL? {
         guard let map = r.mapping(node, "sasl", allowed: ["mechanism", "username", "password", "password_file"])
         else { return nil }
         let mechanism = map["mechanism"].flatMap { r.choice($0, "sasl.mechanism", as: AgentConfiguration.SASL.Mechanism.self) }
@@ -184,7 +182,7 @@ public enum AgentConfigurationLoader {
         } else if map["password"] == nil && map["password_file"] == nil {
             r.report("sasl", node, "missing password or password_file")
         }
-        if let passwordFile, let fileNode = map["password_file"], !FileManager.default.isReadableFile(atPath: passwordFile) {
+        if let passwordFile, let fileNode = map["password_file"], !LocalSystem.isReadableFile(passwordFile) {
             r.report("sasl.password_file", fileNode, "cannot read \(passwordFile)")
         }
         guard let mechanism, let username else { return nil }
@@ -199,7 +197,7 @@ public enum AgentConfigurationLoader {
         "type", "name", "topic", "units", "matches", "directory", "key", "start_at",
     ]
 
-    private static func readInput(_ node: Node, _ path: String, _ r: inout ConfigNodeReader) -> AgentConfiguration.Input? {
+    private static func readInput(_ node: YAMLNode, _ path: String, _ r: inout ConfigNodeReader) -> AgentConfiguration.Input? {
         guard case .mapping(let mapping) = node else {
             r.report(path, node, "expected a mapping with type: file or type: journald, got \(ConfigNodeReader.kind(node))")
             return nil
@@ -219,7 +217,7 @@ public enum AgentConfigurationLoader {
         }
     }
 
-    private static func readTopic(_ map: [String: Node], _ node: Node, _ path: String, _ r: inout ConfigNodeReader) -> String? {
+    private static func readTopic(_ map: [String: YAMLNode], _ node: YAMLNode, _ path: String, _ r: inout ConfigNodeReader) -> String? {
         guard let topicNode = map["topic"] else {
             r.report("\(path).topic", node, "missing")
             return nil
@@ -232,7 +230,7 @@ public enum AgentConfigurationLoader {
         return topic
     }
 
-    private static func readFileInput(_ node: Node, _ path: String, _ r: inout ConfigNodeReader) -> FileInputConfiguration? {
+    private static func readFileInput(_ node: YAMLNode, _ path: String, _ r: inout ConfigNodeReader) -> FileInputConfiguration? {
         guard let map = r.mapping(node, path, allowed: fileKeys) else { return nil }
         let topic = readTopic(map, node, path, &r)
         var paths: [String]?
@@ -282,7 +280,7 @@ public enum AgentConfigurationLoader {
         return topic != nil && paths != nil ? input : nil
     }
 
-    private static func readMultiline(_ node: Node, _ path: String, _ r: inout ConfigNodeReader)
+    private static func readMultiline(_ node: YAMLNode, _ path: String, _ r: inout ConfigNodeReader)
         -> FileInputConfiguration.Multiline?
     {
         guard let map = r.mapping(node, path, allowed: ["start_pattern", "flush_timeout"]) else { return nil }
@@ -307,7 +305,7 @@ public enum AgentConfigurationLoader {
         return multiline
     }
 
-    private static func readJournaldInput(_ node: Node, _ path: String, _ r: inout ConfigNodeReader)
+    private static func readJournaldInput(_ node: YAMLNode, _ path: String, _ r: inout ConfigNodeReader)
         -> JournaldInputConfiguration?
     {
         guard let map = r.mapping(node, path, allowed: journaldKeys) else { return nil }

@@ -1,5 +1,3 @@
-import Yams
-
 /// Walks a YAML node tree, converting values and recording every problem with its key path and line.
 /// Readers return nil on a problem (after recording it) so validation continues and reports everything at once.
 struct ConfigNodeReader {
@@ -8,23 +6,23 @@ struct ConfigNodeReader {
 
     init(file: String) { self.file = file }
 
-    mutating func report(_ path: String, _ node: Node?, _ message: String) {
+    mutating func report(_ path: String, _ node: YAMLNode?, _ message: String) {
         issues.append(ConfigurationIssue(file: file, line: node?.mark.map(\.line), keyPath: path, message: message))
     }
 
-    static func isNull(_ node: Node) -> Bool {
+    static func isNull(_ node: YAMLNode) -> Bool {
         guard case .scalar(let scalar) = node, scalar.style == .plain else { return false }
         return scalar.string.isEmpty || scalar.string == "~" || scalar.string == "null" || scalar.string == "Null"
             || scalar.string == "NULL"
     }
 
     /// The entries of a mapping; unknown and duplicate keys are reported.
-    mutating func mapping(_ node: Node, _ path: String, allowed: Set<String>) -> [String: Node]? {
+    mutating func mapping(_ node: YAMLNode, _ path: String, allowed: Set<String>) -> [String: YAMLNode]? {
         guard case .mapping(let mapping) = node else {
             report(path, node, "expected a mapping (key: value), got \(Self.kind(node))")
             return nil
         }
-        var result: [String: Node] = [:]
+        var result: [String: YAMLNode] = [:]
         for (keyNode, value) in mapping {
             guard case .scalar(let key) = keyNode else {
                 report(path, keyNode, "keys must be plain names, got \(Self.kind(keyNode))")
@@ -44,7 +42,7 @@ struct ConfigNodeReader {
         return result
     }
 
-    mutating func string(_ node: Node, _ path: String, allowEmpty: Bool = false) -> String? {
+    mutating func string(_ node: YAMLNode, _ path: String, allowEmpty: Bool = false) -> String? {
         guard case .scalar(let scalar) = node, !Self.isNull(node) || (allowEmpty && scalar.style != .plain) else {
             report(path, node, "expected a string, got \(Self.kind(node))")
             return nil
@@ -56,7 +54,7 @@ struct ConfigNodeReader {
         return scalar.string
     }
 
-    mutating func strings(_ node: Node, _ path: String, allowEmptyList: Bool = true) -> [String]? {
+    mutating func strings(_ node: YAMLNode, _ path: String, allowEmptyList: Bool = true) -> [String]? {
         guard case .sequence(let sequence) = node else {
             report(path, node, "expected a list, got \(Self.kind(node))")
             return nil
@@ -73,7 +71,7 @@ struct ConfigNodeReader {
         return ok ? result : nil
     }
 
-    mutating func bool(_ node: Node, _ path: String) -> Bool? {
+    mutating func bool(_ node: YAMLNode, _ path: String) -> Bool? {
         if case .scalar(let scalar) = node, scalar.style == .plain {
             switch scalar.string {
             case "true", "True", "TRUE": return true
@@ -85,7 +83,7 @@ struct ConfigNodeReader {
         return nil
     }
 
-    mutating func integer(_ node: Node, _ path: String, range: ClosedRange<Int>) -> Int? {
+    mutating func integer(_ node: YAMLNode, _ path: String, range: ClosedRange<Int>) -> Int? {
         guard case .scalar(let scalar) = node, scalar.style == .plain, let value = Int(scalar.string) else {
             report(path, node, "expected an integer, got \(Self.describe(node))")
             return nil
@@ -97,7 +95,7 @@ struct ConfigNodeReader {
         return value
     }
 
-    mutating func choice<T: RawRepresentable & CaseIterable>(_ node: Node, _ path: String, as: T.Type) -> T?
+    mutating func choice<T: RawRepresentable & CaseIterable>(_ node: YAMLNode, _ path: String, as: T.Type) -> T?
     where T.RawValue == String {
         guard let text = string(node, path) else { return nil }
         if let value = T(rawValue: text) { return value }
@@ -107,7 +105,7 @@ struct ConfigNodeReader {
     }
 
     /// A size: an integer number of bytes or a string with a unit (`64KiB`, `16MiB`, `1GiB`, `500KB`, `2MB`).
-    mutating func byteSize(_ node: Node, _ path: String, range: ClosedRange<Int>) -> Int? {
+    mutating func byteSize(_ node: YAMLNode, _ path: String, range: ClosedRange<Int>) -> Int? {
         guard case .scalar(let scalar) = node, !Self.isNull(node) else {
             report(path, node, "expected a size in bytes (e.g. 1048576 or \"1MiB\"), got \(Self.kind(node))")
             return nil
@@ -132,7 +130,7 @@ struct ConfigNodeReader {
     }
 
     /// A duration with a unit: `250ms`, `5s`, `2m`, `1h`.
-    mutating func duration(_ node: Node, _ path: String, range: ClosedRange<Duration>) -> Duration? {
+    mutating func duration(_ node: YAMLNode, _ path: String, range: ClosedRange<Duration>) -> Duration? {
         guard case .scalar(let scalar) = node, !Self.isNull(node) else {
             report(path, node, "expected a duration such as \"500ms\" or \"5s\", got \(Self.kind(node))")
             return nil
@@ -154,7 +152,7 @@ struct ConfigNodeReader {
         return nil
     }
 
-    static func kind(_ node: Node) -> String {
+    static func kind(_ node: YAMLNode) -> String {
         switch node {
         case .mapping: "a mapping"
         case .sequence: "a list"
@@ -163,7 +161,7 @@ struct ConfigNodeReader {
         }
     }
 
-    static func describe(_ node: Node) -> String { kind(node) }
+    static func describe(_ node: YAMLNode) -> String { kind(node) }
 }
 
 extension StringProtocol {

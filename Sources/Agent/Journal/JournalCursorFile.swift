@@ -1,5 +1,3 @@
-import Foundation
-
 /// The saved position of one journald input: the journal cursor after which reading resumes, as one line of
 /// text in `<state_dir>/journald-<name>.cursor`, replaced atomically (`AtomicFile`).
 struct JournalCursorFile {
@@ -23,11 +21,12 @@ struct JournalCursorFile {
 
     /// Reads the saved cursor.
     func load() -> Content {
-        guard FileManager.default.fileExists(atPath: path) else { return .none }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            return .unusable(reason: "cannot be read")
+        let bytes: [UInt8]
+        switch LocalSystem.readFile(path) {
+        case .success(let content): bytes = content
+        case .failure(.missing): return .none
+        case .failure(.unreadable): return .unusable(reason: "cannot be read")
         }
-        let bytes = [UInt8](data)
         var end = bytes.endIndex
         while end > bytes.startIndex, bytes[end - 1] == UInt8(ascii: "\n") || bytes[end - 1] == UInt8(ascii: " ") {
             end -= 1

@@ -1,4 +1,3 @@
-import Foundation
 public import Logging
 import NIOCore
 import SystemdJournal
@@ -77,7 +76,7 @@ public final class JournaldInput {
     public init(
         configuration: JournaldInputConfiguration, inputIndex: Int, stateDirectory: String, sink: any RecordSink,
         acknowledgements: AcknowledgementInbox, maxInFlightBytes: Int, logger: Logger,
-        libraryName: String? = ProcessInfo.processInfo.environment[JournaldInput.libraryEnvironmentVariable],
+        libraryName: String? = LocalSystem.environmentValue(JournaldInput.libraryEnvironmentVariable),
         retryInterval: Duration = .seconds(10)
     ) {
         self.retryInterval = retryInterval

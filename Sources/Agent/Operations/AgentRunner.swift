@@ -1,4 +1,3 @@
-import Foundation
 public import Logging
 
 /// Runs the agent: builds the inputs and the shipper from the config, polls until a stop is requested or
@@ -59,7 +58,7 @@ public struct AgentRunner: Sendable {
             }
             server = started
         }
-        let systemd = SystemdNotifier(environment: ProcessInfo.processInfo.environment)
+        let systemd = SystemdNotifier(environment: LocalSystem.environment())
         var isFirstGeneration = true
         while true {
             let inputs = makeInputs(configuration, shipper: shipper)

@@ -1,4 +1,3 @@
-import Foundation
 public import KafkaClient
 import KafkaProtocol
 import KafkaSecurity
@@ -21,10 +20,14 @@ extension AgentConfiguration {
             if let inline = sasl.password {
                 password = inline
             } else if let file = sasl.passwordFile {
-                guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                guard case .success(var bytes) = LocalSystem.readFile(file) else {
                     throw ShipperError("sasl.password_file: cannot read \(file)")
                 }
-                password = text.trimmingCharacters(in: .newlines)
+                while let last = bytes.last, last == UInt8(ascii: "\n") || last == UInt8(ascii: "\r") { bytes.removeLast() }
+                while let first = bytes.first, first == UInt8(ascii: "\n") || first == UInt8(ascii: "\r") {
+                    bytes.removeFirst()
+                }
+                password = String(decoding: bytes, as: UTF8.self)
             } else {
                 throw ShipperError("sasl: missing password or password_file")
             }
