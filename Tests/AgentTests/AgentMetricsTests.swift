@@ -25,6 +25,7 @@ struct AgentMetricsTests {
         shipper.batchesAcknowledged = 3
         shipper.recordsRetried = 2
         shipper.deliveryErrors = ["retried": 1]
+        shipper.lastAcknowledgementMilliseconds = 1_764_000_000_250
         metrics.publish(
             inputs: [Self.input(0, name: "app", lines: 5, bytes: 60, files: [FileLag(path: path, lagBytes: 7)])],
             shipper: ShipperMetricsSnapshot(counters: shipper, inFlightBytes: 11))
@@ -38,6 +39,8 @@ struct AgentMetricsTests {
         #expect(page.value("tributary_agent_producer_delivery_errors_total", ["outcome": "retried"]) == 1)
         #expect(page.value("tributary_agent_producer_delivery_errors_total", ["outcome": "fatal"]) == 0)
         #expect(page.value("tributary_agent_producer_in_flight_bytes") == 11)
+        #expect(page.value("tributary_agent_producer_last_acknowledgement_timestamp_seconds") == 1_764_000_000.25)
+        #expect(page.types["tributary_agent_producer_last_acknowledgement_timestamp_seconds"] == "gauge")
         #expect(page.value("tributary_agent_open_files") == 1)
         let start = try #require(page.value("tributary_agent_start_time_seconds"))
         #expect(abs(start - Date().timeIntervalSince1970) < 600)

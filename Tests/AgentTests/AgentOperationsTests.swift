@@ -113,6 +113,8 @@ final class AgentOperationsTests {
         #expect((page.value("tributary_agent_producer_batches_acknowledged_total") ?? 0) >= 1)
         #expect(page.value("tributary_agent_producer_delivery_errors_total", ["outcome": "fatal"]) == 0)
         #expect(page.value("tributary_agent_open_files") == 1)
+        let acknowledgedAt = try #require(page.value("tributary_agent_producer_last_acknowledgement_timestamp_seconds"))
+        #expect(abs(acknowledgedAt - Date().timeIntervalSince1970) < 120, "last acknowledgement \(acknowledgedAt)")
         #expect(try HTTPExchange.get("/health", port: port).body == "ok\n")
 
         // Many requests (good, unknown, refused and malformed) leave no descriptor behind.
@@ -144,6 +146,8 @@ final class AgentOperationsTests {
         #expect(page.value("tributary_agent_file_lag_bytes", lag) == Double(outageBytes))
         #expect((page.value("tributary_agent_input_in_flight_bytes", app) ?? 0) > 0)
         #expect((page.value("tributary_agent_producer_in_flight_bytes") ?? 0) > 0)
+        #expect(page.value("tributary_agent_producer_last_acknowledgement_timestamp_seconds") == acknowledgedAt,
+                "no acknowledgement during the outage")
         #expect(try HTTPExchange.get("/health", port: port).status == 200, "a broker outage is not a failure")
 
         // Broker back: everything acknowledged, lag 0, and kcat finds each line once.

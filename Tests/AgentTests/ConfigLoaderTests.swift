@@ -71,19 +71,19 @@ struct ConfigLoaderTests {
         #expect(journal.name == journal.topic && journal.startAt == .end)
     }
 
-    @Test func journaldInputsTakeANameAndStartAt() throws {
+    @Test func journaldInputsTakeANameStartAtAndMaxLineBytes() throws {
         let config = try Self.parse("""
             brokers: ["b:1"]
             inputs:
-              - { type: journald, topic: j, name: ssh, units: [ssh.service], start_at: beginning }
+              - { type: journald, topic: j, name: ssh, units: [ssh.service], start_at: beginning, max_line_bytes: 64KiB }
               - { type: journald, topic: j }
             """)
         guard case .journald(let first) = config.inputs.first, case .journald(let second) = config.inputs.last else {
             Issue.record("inputs not read")
             return
         }
-        #expect(first.name == "ssh" && first.startAt == .beginning)
-        #expect(second.name == "j" && second.startAt == .end)
+        #expect(first.name == "ssh" && first.startAt == .beginning && first.maxLineBytes == 64 << 10)
+        #expect(second.name == "j" && second.startAt == .end && second.maxLineBytes == 1 << 20)
     }
 
     @Test func defaultsApply() throws {
@@ -134,6 +134,8 @@ struct ConfigLoaderTests {
          "agent.yaml:4: inputs[1].name: \"t\" is already the name of inputs[0]"),
         ("brokers: [\"b:1\"]\ninputs:\n  - { type: journald, topic: j }\n  - { type: journald, topic: j, units: [a.service] }",
          "agent.yaml:4: inputs[1].name: \"j\" is already the name of inputs[0] (journald inputs keep their cursor by name"),
+        ("brokers: [\"b:1\"]\ninputs:\n  - { type: journald, topic: j, max_line_bytes: 10 }",
+         "inputs[0].max_line_bytes: "),
         ("brokers: [\"b:1\"]\ninputs:\n  - { type: journald, topic: j, start_at: now }",
          "inputs[0].start_at: \"now\" is not one of \"beginning\", \"end\""),
         ("brokers: [\"b:1\"]\nsasl: { mechanism: GSSAPI, username: u, password: p }\ninputs: [{ type: file, topic: t, paths: [\"/x\"] }]",

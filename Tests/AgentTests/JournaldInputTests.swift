@@ -45,17 +45,13 @@ struct JournaldInputTests {
         #expect(both.messages == expected.map(\.message))
     }
 
-    @Test func binaryMessagesArriveUntouchedWithContractHeaders() throws {
-        let entries = JournaldFixture.entries(14)
-        let harness = try JournaldInputHarness { journal, _ in try JournaldFixture.write(entries, in: journal) }
-        #expect(harness.poll(untilEvents: entries.count))
-        #expect(harness.messages == entries.map(\.message))
-        #expect(entries.contains { String(validating: $0.message, as: UTF8.self) == nil })  // binary ones included
-        let cursors = try JournaldFixture.cursors(in: harness.journalDirectory)
-
-        var encoder = RecordEncoder(host: "web-1", key: .source)
+    /// `events` as the shipper encodes them (host `web-1`), read back: key, value, timestamp and headers.
+    static func encodedRecords(_ events: [LineEvent], key: RecordKeyChoice) throws
+        -> [(key: String?, value: [UInt8], timestamp: Int64, headers: [String: String])]
+    {
+        var encoder = RecordEncoder(host: "web-1", key: key)
         let builder = try RecordBatchBuilder(compression: .lz4)
-        for event in harness.sink.events { encoder.append(event, to: builder) }
+        for event in events { encoder.append(event, to: builder) }
         let batch = try RecordBatch(bytes: try builder.finish())
         var records: [(key: String?, value: [UInt8], timestamp: Int64, headers: [String: String])] = []
         _ = try batch.forEachRecord { record in
@@ -68,6 +64,18 @@ struct JournaldInputTests {
                 record.timestamp, headers))
             return true
         }
+        return records
+    }
+
+    @Test func binaryMessagesArriveUntouchedWithContractHeaders() throws {
+        let entries = JournaldFixture.entries(14)
+        let harness = try JournaldInputHarness { journal, _ in try JournaldFixture.write(entries, in: journal) }
+        #expect(harness.poll(untilEvents: entries.count))
+        #expect(harness.messages == entries.map(\.message))
+        #expect(entries.contains { String(validating: $0.message, as: UTF8.self) == nil })  // binary ones included
+        let cursors = try JournaldFixture.cursors(in: harness.journalDirectory)
+
+        let records = try Self.encodedRecords(harness.sink.events, key: .source)
         #expect(records.count == entries.count)
         for ((record, entry), cursor) in zip(zip(records, entries), cursors) {
             #expect(record.value == entry.message)
@@ -82,6 +90,42 @@ struct JournaldInputTests {
             #expect(record.headers["identifier"] == entry.identifier)
             #expect(record.headers["truncated"] == nil)
         }
+    }
+
+    @Test func messagesLongerThanMaxLineBytesShipInTruncatedPiecesAndTheCursorWaitsForTheLast() throws {
+        var entries = JournaldFixture.entries(4)
+        let long = Array(repeating: UInt8(ascii: "a"), count: 100) + Array(repeating: UInt8(ascii: "b"), count: 100)
+            + Array(repeating: UInt8(ascii: "c"), count: 50)
+        entries[1].message = long
+        entries[2].message = Array(repeating: UInt8(ascii: "d"), count: 100)  // exactly the maximum: whole
+        let harness = try JournaldInputHarness(autoAcknowledge: false, configure: { $0.maxLineBytes = 100 }) { journal, _ in
+            try JournaldFixture.write(entries, in: journal)
+        }
+        #expect(harness.poll(untilEvents: 6))
+        #expect(harness.messages == [entries[0].message, Array(long[0..<100]), Array(long[100..<200]),
+                                     Array(long[200...]), entries[2].message, entries[3].message])
+        #expect(harness.sink.events.map(\.truncated) == [false, true, true, true, false, false])
+        #expect(harness.input.statistics.truncatedPieces == 3)
+        #expect(harness.input.metricsSnapshot().counters.truncatedPieces == 3)
+        #expect(harness.input.statistics.linesSent == 4, "one entry, however many pieces")
+
+        let cursors = try JournaldFixture.cursors(in: harness.journalDirectory)
+        let records = try Self.encodedRecords(harness.sink.events, key: .host)
+        #expect(records.map { $0.headers["origin"] } == ["web-1:\(cursors[0])", "web-1:\(cursors[1]):0", "web-1:\(cursors[1]):100",
+                            "web-1:\(cursors[1]):200", "web-1:\(cursors[2])", "web-1:\(cursors[3])"])
+        #expect(records.map { $0.headers["truncated"] } == [nil, "true", "true", "true", nil, nil])
+
+        // The first entry and two of the three pieces acknowledged: the cursor stays on the first entry.
+        harness.sink.acknowledge(where: { $0.value.readableBytesView.first != UInt8(ascii: "c") })
+        try harness.input.saveCursor()
+        #expect(harness.savedCursorText == cursors[0] + "\n")
+        #expect(harness.input.statistics.linesAcknowledged == 3, "entries 0, 2, 3; entry 1 waits for its last piece")
+        harness.sink.acknowledge()
+        try harness.input.saveCursor()
+        #expect(harness.savedCursorText == cursors[3] + "\n")
+        #expect(harness.input.statistics.linesAcknowledged == 4)
+        #expect(harness.input.statistics.bytesAcknowledged == entries.reduce(0) { $0 + $1.message.count })
+        #expect(harness.input.inFlightBytes == 0)
     }
 
     @Test func theCursorIsSavedOnlyAfterAcknowledgementAndARestartResumesRightAfterIt() throws {

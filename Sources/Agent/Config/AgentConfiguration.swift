@@ -184,6 +184,8 @@ public struct JournaldInputConfiguration: Sendable {
     /// A directory of journal files instead of the local journal.
     public var directory: String?
     public var key: RecordKeyChoice = .host
+    /// Longer `MESSAGE`s are split into pieces of this size, each marked truncated. Default: 1 MiB.
+    public var maxLineBytes: Int = 1 << 20
 
     public init(topic: String) {
         self.topic = topic

@@ -194,7 +194,7 @@ public enum AgentConfigurationLoader {
         "close_idle_after", "max_open_files", "rescan_interval", "fingerprint_bytes",
     ]
     private static let journaldKeys: Set<String> = [
-        "type", "name", "topic", "units", "matches", "directory", "key", "start_at",
+        "type", "name", "topic", "units", "matches", "directory", "key", "start_at", "max_line_bytes",
     ]
 
     private static func readInput(_ node: YAMLNode, _ path: String, _ r: inout ConfigNodeReader) -> AgentConfiguration.Input? {
@@ -321,6 +321,9 @@ public enum AgentConfigurationLoader {
         if let n = map["directory"], let directory = r.string(n, "\(path).directory") {
             if !directory.hasPrefix("/") { r.report("\(path).directory", n, "must be an absolute path") }
             input.directory = directory
+        }
+        if let n = map["max_line_bytes"], let value = r.byteSize(n, "\(path).max_line_bytes", range: 64 ... (256 << 20)) {
+            input.maxLineBytes = value
         }
         if let n = map["key"], let value = r.choice(n, "\(path).key", as: RecordKeyChoice.self) { input.key = value }
         if let n = map["name"], let name = r.string(n, "\(path).name") {

@@ -25,9 +25,11 @@ struct JournalAckTracker {
         batches.append((sentCount, shared))
     }
 
-    /// Registers the next entry (of the last added batch) as sent; returns its acknowledgement sequence number.
-    mutating func send() -> UInt64 {
-        sentCount += 1
+    /// Registers the next entry (of the last added batch), or one piece of it, as sent; returns the acknowledgement
+    /// sequence number of what was sent. An entry sent in pieces counts as sent (its cursor can be reached) with
+    /// the piece that completes it, and as acknowledged once all its pieces are.
+    mutating func send(completingEntry: Bool = true) -> UInt64 {
+        if completingEntry { sentCount += 1 }
         return acks.append(endOffset: sentCount)
     }
 

@@ -11,6 +11,9 @@ final class SharedJournalBatch: Sendable {
 public struct JournalEntryReference: Sendable {
     let shared: SharedJournalBatch
     let index: Int
+    /// For a piece of a `MESSAGE` longer than `max_line_bytes`: the piece's byte offset in the message (the
+    /// `origin` header then ends in `:<offset>`, so every piece has its own); `nil` for a whole message.
+    var pieceOffset: Int? = nil
 
     /// The entry as the reader produced it.
     public var record: JournalRecord { shared.batch[index] }

@@ -21,6 +21,8 @@ public final class JournaldInput {
         /// `MESSAGE` bytes of the acknowledged entries.
         public var bytesAcknowledged = 0
         public var errors = 0
+        /// Pieces of `MESSAGE`s longer than `max_line_bytes` (each shipped, marked truncated).
+        public var truncatedPieces = 0
         /// Times the saved cursor could not be used (invalid, or its entry rotated or vacuumed away) and reading
         /// restarted at the oldest entry the journal holds.
         public var gaps = 0
@@ -252,32 +254,49 @@ public final class JournaldInput {
         return true
     }
 
+    /// Sends the entry's `MESSAGE` as one event, or as pieces of `max_line_bytes` each marked truncated when it
+    /// is longer; the entry counts as acknowledged (its cursor can be saved) once every piece is.
     private func send(from shared: SharedJournalBatch, index: Int, outcome: inout PollOutcome) {
         let record = shared.batch[index]
-        let value = record.value(at: JournalCapturedField.message.rawValue) ?? ByteBuffer()
-        let bytes = value.readableBytes
-        // The batch keeps the cursor too until the entry is acknowledged: count it against the budget (so a
-        // flood of empty messages is bounded as well).
-        let cost = bytes + record.cursor.readableBytes
-        let sequence = tracker.send()
+        let message = record.value(at: JournalCapturedField.message.rawValue) ?? ByteBuffer()
+        let bytes = message.readableBytes
+        let pieceBytes = configuration.maxLineBytes
+        let truncated = bytes > pieceBytes
+        let ordinal = tracker.sentCount
         lastSent = (shared, index)
-        inFlightBytes += cost
         statistics.linesSent += 1
         statistics.bytesRead += bytes
-        outcome.eventsSent += 1
         outcome.bytesRead += bytes
-        sink.accept(LineEvent(
-            value: value, readTimeMilliseconds: record.realtimeMilliseconds, source: Self.sourceName,
-            origin: EventOrigin(stream: StreamID(rawValue: 0), offset: tracker.sentCount - 1),
-            endOffset: tracker.sentCount, truncated: false, inputIndex: inputIndex,
-            ackToken: AckToken(input: inputIndex, slot: 0, sequence: sequence, bytes: cost, sourceBytes: bytes),
-            journalEntry: JournalEntryReference(shared: shared, index: index)))
+        var pieceOffset = 0
+        repeat {
+            let length = min(pieceBytes, bytes - pieceOffset)
+            let isLast = pieceOffset + length == bytes
+            // The batch keeps the cursor too until the entry is acknowledged: count it against the budget (so a
+            // flood of empty messages is bounded as well).
+            let cost = length + record.cursor.readableBytes
+            let sequence = tracker.send(completingEntry: isLast)
+            inFlightBytes += cost
+            outcome.eventsSent += 1
+            if truncated { statistics.truncatedPieces += 1 }
+            sink.accept(LineEvent(
+                value: message.getSlice(at: message.readerIndex + pieceOffset, length: length) ?? ByteBuffer(),
+                readTimeMilliseconds: record.realtimeMilliseconds, source: Self.sourceName,
+                origin: EventOrigin(stream: StreamID(rawValue: 0), offset: ordinal),
+                endOffset: ordinal + 1, truncated: truncated, inputIndex: inputIndex,
+                ackToken: AckToken(
+                    input: inputIndex, slot: 0, sequence: sequence, bytes: cost, sourceBytes: isLast ? bytes : 0,
+                    completesEvent: isLast),
+                journalEntry: JournalEntryReference(shared: shared, index: index, pieceOffset: truncated ? pieceOffset : nil)))
+            pieceOffset += length
+        } while pieceOffset < bytes
     }
 
     private func takeAcknowledgements() {
         for token in acknowledgements.drain() where token.input == inputIndex {
             guard tracker.acknowledge(token.sequence) else { continue }
             inFlightBytes -= token.bytes
+            // A cut message counts as one entry, with its bytes, on its last piece.
+            guard token.completesEvent else { continue }
             statistics.linesAcknowledged += 1
             statistics.bytesAcknowledged += token.sourceBytes
         }

@@ -34,9 +34,7 @@ public final class AgentMetrics: Sendable {
     private let startTimeMilliseconds: Int64
 
     public init() {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        startTimeMilliseconds = Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+        startTimeMilliseconds = LocalSystem.wallClockMilliseconds()
     }
 
     /// Replaces the current generation's snapshots (called by the read loop).
@@ -162,6 +160,10 @@ public final class AgentMetrics: Sendable {
                 "tributary_agent_producer_delivery_errors_total", .counter,
                 help: "Batches whose delivery failed: sent again (retried) or refused for good (fatal).",
                 ["fatal", "retried"].map { .init([("outcome", $0)], shipper.deliveryErrors[$0] ?? 0) })
+            page.family(
+                "tributary_agent_producer_last_acknowledgement_timestamp_seconds", .gauge,
+                help: "When the brokers last acknowledged a batch, Unix seconds (0: never).",
+                [.init(formatted: PrometheusText.seconds(milliseconds: shipper.lastAcknowledgementMilliseconds))])
             page.family(
                 "tributary_agent_producer_in_flight_bytes", .gauge,
                 help: "Value bytes handed to the producer and not yet acknowledged.",

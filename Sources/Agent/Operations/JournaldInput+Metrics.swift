@@ -7,6 +7,7 @@ extension JournaldInput {
         counters.linesAcknowledged = statistics.linesAcknowledged
         counters.bytesAcknowledged = statistics.bytesAcknowledged
         counters.errors = statistics.errors
+        counters.truncatedPieces = statistics.truncatedPieces
         counters.journalGaps = statistics.gaps
         return InputMetricsSnapshot(
             labels: InputLabels(

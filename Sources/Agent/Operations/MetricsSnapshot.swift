@@ -94,6 +94,9 @@ public struct ShipperCounters: Sendable, Equatable {
     public var recordsRetried = 0
     /// Batches whose delivery failed, by outcome: `retried` (passing failure) or `fatal`.
     public var deliveryErrors: [String: Int] = [:]
+    /// When the brokers last acknowledged a batch, milliseconds since the Unix epoch (0: never). Not a counter:
+    /// generations combine by the later time.
+    public var lastAcknowledgementMilliseconds: Int64 = 0
 
     public init() {}
 
@@ -102,6 +105,7 @@ public struct ShipperCounters: Sendable, Equatable {
         sum.batchesAcknowledged += right.batchesAcknowledged
         sum.recordsRetried += right.recordsRetried
         sum.deliveryErrors.merge(right.deliveryErrors, uniquingKeysWith: +)
+        sum.lastAcknowledgementMilliseconds = max(left.lastAcknowledgementMilliseconds, right.lastAcknowledgementMilliseconds)
         return sum
     }
 }

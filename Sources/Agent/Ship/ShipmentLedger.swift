@@ -67,8 +67,10 @@ final class ShipmentLedger: Sendable {
             var acknowledged: [AckToken] = []
             acknowledged.reserveCapacity(report.tokens.count)
             var mixedInputs = false
+            let now = LocalSystem.wallClockMilliseconds()
             state.withLockedValue { state in
                 state.counters.batchesAcknowledged += 1
+                state.counters.lastAcknowledgementMilliseconds = now
                 for token in report.tokens {
                     guard let ack = state.pending.remove(token: token) else { continue }
                     state.inFlightBytes -= ack.bytes

@@ -66,6 +66,10 @@ public struct RecordEncoder {
             origin.writeInteger(UInt8(ascii: ":"))
             var cursor = entry.cursor
             origin.writeBuffer(&cursor)
+            if let pieceOffset = event.journalEntry?.pieceOffset {
+                origin.writeInteger(UInt8(ascii: ":"))
+                origin.writeString(String(pieceOffset))
+            }
             origin.withUnsafeReadableBytes { headers.append(key: "origin", value: $0) }
             for field in JournalCapturedField.allCases {
                 guard let name = field.headerName, let value = entry.value(at: field.rawValue) else { continue }

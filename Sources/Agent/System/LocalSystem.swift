@@ -68,6 +68,13 @@ enum LocalSystem {
     }
 
     /// This machine's host name (`gethostname`); "localhost" when it cannot be read.
+    /// Milliseconds since the Unix epoch (CLOCK_REALTIME).
+    static func wallClockMilliseconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+    }
+
     static func hostName() -> String {
         var buffer = [CChar](repeating: 0, count: 256)
         guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
