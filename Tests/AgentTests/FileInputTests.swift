@@ -97,6 +97,24 @@ struct FileInputTests {
         #expect(Set(harness.values) == ["old 3", "new 1"])
     }
 
+    @Test func anEmptyFileIsPickedUpWhenItsFirstLinesArriveWithoutWaitingForARescan() throws {
+        let directory = try TemporaryDirectory(prefix: "agent-empty")
+        try LogWriter.append("\(directory.path)/seen.log", "seen 1\n")
+        let harness = try FileInputHarness(paths: ["*.log"], directory: directory) {
+            $0.startAt = .end
+            $0.rescanInterval = .seconds(3600)  // only inotify can find the new content in time
+        }
+        harness.poll(until: { false }, timeout: .milliseconds(60))
+        let created = open(harness.path("empty.log"), O_WRONLY | O_CREAT, 0o644)
+        #expect(created >= 0)
+        close(created)
+        harness.poll(until: { false }, timeout: .milliseconds(60))
+        #expect(harness.input.openFileCount == 1, "an empty file is not tailed yet")
+        try LogWriter.append(harness.path("empty.log"), "first 1\nfirst 2\n")
+        #expect(harness.poll(untilEvents: 2))
+        #expect(harness.values == ["first 1", "first 2"], "read from its beginning: written after the agent started")
+    }
+
     @Test func excludedFilesAreNotRead() throws {
         let harness = try FileInputHarness(paths: ["*"]) { $0.exclude = ["*.gz", "\(NSTemporaryDirectory())*/skip.log"] }
         try LogWriter.append(harness.path("a.log"), "a\n")

@@ -11,6 +11,21 @@ struct DiscoveredFile {
     var modified: Int64
 }
 
+extension DiscoveredFile {
+    init(path: String, _ info: stat) {
+        self.init(
+            path: path, key: FileKey(device: UInt64(info.st_dev), inode: UInt64(info.st_ino)),
+            size: UInt64(info.st_size), modified: info.modificationNanoseconds)
+    }
+
+    /// The regular file at `path` now, or nil (gone, not a regular file).
+    init?(path: String) {
+        var info = stat()
+        guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
+        self.init(path: path, info)
+    }
+}
+
 /// Device and inode: which file a path names right now.
 struct FileKey: Hashable {
     var device: UInt64
@@ -44,9 +59,7 @@ struct FileDiscovery {
                 }
                 switch info.st_mode & S_IFMT {
                 case S_IFREG:
-                    files.append(DiscoveredFile(
-                        path: path, key: FileKey(device: UInt64(info.st_dev), inode: UInt64(info.st_ino)),
-                        size: UInt64(info.st_size), modified: info.modificationNanoseconds))
+                    files.append(DiscoveredFile(path: path, info))
                 case S_IFDIR:
                     problems.append(Problem(path: path, reason: "is a directory (matched by \"\(pattern)\"); skipped"))
                 default:

@@ -65,6 +65,9 @@ public final class FileInput {
     /// Problems already logged, by path, so a bad path is reported once (again when the problem changes).
     private var reportedProblems: [String: String] = [:]
     private var scannedOnce = false
+    /// Matched files without a stream that were empty when last seen (see `consider`): a write to one of them
+    /// asks for a rescan.
+    private var emptyNewPaths = Set<String>()
     private var rescanRequested = true
     private var nextRescan: ContinuousClock.Instant?
     private var positionsDirty = false
@@ -193,6 +196,11 @@ public final class FileInput {
             for stream in streams.values where stream.attached && modified.contains(stream.currentPath) {
                 if stream.isOpen { stream.needsRead = true } else { rescanRequested = true }  // reopen it
             }
+            // A file that was empty when found has content now: decide what it is (see `consider`).
+            for path in emptyNewPaths.intersection(modified) {
+                emptyNewPaths.remove(path)
+                if let file = DiscoveredFile(path: path) { consider(file, now: now, wall: Self.wallSeconds()) }
+            }
         }
         if rescanRequested || nextRescan.map({ now >= $0 }) ?? true {
             rescan(now: now)
@@ -261,6 +269,7 @@ public final class FileInput {
         for problem in problems { report(problem.path, problem.reason) }
         let wall = Self.wallSeconds()
         var seen = Set<FileKey>()
+        emptyNewPaths.removeAll()  // `consider` puts back the ones still empty
         for file in files {
             seen.insert(file.key)
             consider(file, now: now, wall: wall)
@@ -334,6 +343,14 @@ public final class FileInput {
             close(fd)
             return
         }
+        if file.size == 0 {
+            // Nothing to read yet, and no way to tell a new file from a copy still being made (copytruncate
+            // creates the copy empty, then writes it): decide when it has content.
+            emptyNewPaths.insert(file.path)
+            close(fd)
+            return
+        }
+        emptyNewPaths.remove(file.path)
         let predecessor = previousOccupant[file.key]
             ?? streams.values.first { !$0.attached && $0.key == file.key }?.id
         let id = FileStream.makeID(key: file.key, birthTime: tributary_birth_time_ns(fd), predecessor: predecessor)
