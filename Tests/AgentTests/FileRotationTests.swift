@@ -80,10 +80,20 @@ struct FileRotationTests {
         }
     }
 
-    /// With `copySeenEmpty`, a poll sees the copy between its creation and its write (copytruncate creates it
-    /// empty): that empty file must not become a new stream, or its content is sent again under new origins.
-    @Test(arguments: [false, true])
-    func copytruncateWithRotatedNamesMatchedContinuesInTheCopy(copySeenEmpty: Bool) throws {
+    /// How much of a copytruncate copy the agent sees before it is complete.
+    enum CopySeen: CaseIterable, Sendable {
+        /// only the complete copy
+        case complete
+        /// the copy empty first (copytruncate creates it, then writes it)
+        case empty
+        /// its first 100 bytes, then all but the last 50 (a copy written in pieces)
+        case inPieces
+    }
+
+    /// The copy must never become a new stream while it is written, or its content is sent again under new
+    /// origins.
+    @Test(arguments: CopySeen.allCases)
+    func copytruncateWithRotatedNamesMatchedContinuesInTheCopy(seen: CopySeen) throws {
         let s = try Scenario(paths: ["app*.log*"])
         try s.run { round in
             try s.append("seen", round: round, count: 10)
@@ -91,15 +101,16 @@ struct FileRotationTests {
             // These are still unread when the copy is made: the agent must find them in the copy.
             try s.append("unread", round: round, count: 10)
             let copy = s.harness.path("app.log.\(round)")
-            if copySeenEmpty {
-                let created = open(copy, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-                #expect(created >= 0)
-                close(created)
+            let bytes = [UInt8](FileManager.default.contents(atPath: s.log) ?? Data())
+            var written = 0
+            let pieces = seen == .empty ? [0] : seen == .inPieces ? [100, bytes.count - 50] : []
+            for end in pieces {
+                try LogWriter.append(copy, Array(bytes[written..<end]))
+                written = end
                 s.harness.input.poll()
                 s.harness.input.poll()
             }
-            let bytes = [UInt8](FileManager.default.contents(atPath: s.log) ?? Data())
-            try LogWriter.append(copy, bytes)
+            try LogWriter.append(copy, Array(bytes[written...]))
             s.harness.input.poll()  // the copy is seen while the original is still being read
             try LogWriter.truncate(s.log)
             try s.append("new", round: round, count: 5)

@@ -80,6 +80,21 @@ struct CandidateFile {
         self.size = size
     }
 
+    /// Whether the file could be a copy of `signature`'s stream still being written: shorter than the signature's
+    /// check window end, and its bytes so far are the stream's (the head window's hash when it is that long, else
+    /// the bytes of `original`, the stream's open file, if any).
+    mutating func mayBeUnfinishedCopy(of signature: ContentSignature, original: Int32?) -> Bool {
+        guard size > 0, size < signature.checkEnd else { return false }
+        if signature.headLength > 0, size >= UInt64(signature.headLength) {
+            if headHashes[signature.headLength] == nil {
+                headHashes[signature.headLength] = ContentSignature.hashRange(fd: fd, offset: 0, length: signature.headLength)
+            }
+            return headHashes[signature.headLength] == signature.headHash
+        }
+        guard let original, let mine = ContentSignature.hashRange(fd: fd, offset: 0, length: Int(size)) else { return false }
+        return ContentSignature.hashRange(fd: original, offset: 0, length: Int(size)) == mine
+    }
+
     /// Whether the file holds `signature`'s content and at least `offset` bytes.
     mutating func holds(_ signature: ContentSignature, upTo offset: UInt64) -> Bool {
         guard size >= signature.checkEnd, size >= UInt64(signature.headLength), size >= offset else { return false }

@@ -65,9 +65,9 @@ public final class FileInput {
     /// Problems already logged, by path, so a bad path is reported once (again when the problem changes).
     private var reportedProblems: [String: String] = [:]
     private var scannedOnce = false
-    /// Matched files without a stream that were empty when last seen (see `consider`): a write to one of them
-    /// asks for a rescan.
-    private var emptyNewPaths = Set<String>()
+    /// Matched files without a stream left alone when last seen, empty or maybe an unfinished copy (see
+    /// `consider`): a write to one of them makes it considered again.
+    private var undecidedPaths = Set<String>()
     private var rescanRequested = true
     private var nextRescan: ContinuousClock.Instant?
     private var positionsDirty = false
@@ -196,9 +196,9 @@ public final class FileInput {
             for stream in streams.values where stream.attached && modified.contains(stream.currentPath) {
                 if stream.isOpen { stream.needsRead = true } else { rescanRequested = true }  // reopen it
             }
-            // A file that was empty when found has content now: decide what it is (see `consider`).
-            for path in emptyNewPaths.intersection(modified) {
-                emptyNewPaths.remove(path)
+            // A file left alone (empty, or maybe a copy) was written to: look at it again (see `consider`).
+            for path in undecidedPaths.intersection(modified) {
+                undecidedPaths.remove(path)
                 if let file = DiscoveredFile(path: path) { consider(file, now: now, wall: Self.wallSeconds()) }
             }
         }
@@ -269,7 +269,7 @@ public final class FileInput {
         for problem in problems { report(problem.path, problem.reason) }
         let wall = Self.wallSeconds()
         var seen = Set<FileKey>()
-        emptyNewPaths.removeAll()  // `consider` puts back the ones still empty
+        undecidedPaths.removeAll()  // `consider` puts back the ones still undecided
         for file in files {
             seen.insert(file.key)
             consider(file, now: now, wall: wall)
@@ -335,22 +335,19 @@ public final class FileInput {
         // A copy is a snapshot, never longer than its original is now.
         let isCopyOfLiveStream = streams.values.contains { stream in
             stream.attached && stream.signature.checkEnd > 0 && file.size <= currentSize(of: stream)
-                && candidate.holds(stream.signature, upTo: 0)
+                && (candidate.holds(stream.signature, upTo: 0)
+                    || candidate.mayBeUnfinishedCopy(of: stream.signature, original: stream.isOpen ? stream.fd : nil))
         }
-        if isCopyOfLiveStream {
-            // A copy of a stream still being read (copytruncate before the truncation): leave it; once the
-            // original is truncated the stream detaches and continues in this copy.
+        // A copy of a stream still being read (copytruncate before the truncation), maybe still being written, or
+        // an empty file (copytruncate creates the copy empty, then writes it; a new file looks the same until its
+        // first write): leave it, and look again at its next write. Once the original is truncated the stream
+        // detaches and continues in the copy.
+        if isCopyOfLiveStream || file.size == 0 {
+            undecidedPaths.insert(file.path)
             close(fd)
             return
         }
-        if file.size == 0 {
-            // Nothing to read yet, and no way to tell a new file from a copy still being made (copytruncate
-            // creates the copy empty, then writes it): decide when it has content.
-            emptyNewPaths.insert(file.path)
-            close(fd)
-            return
-        }
-        emptyNewPaths.remove(file.path)
+        undecidedPaths.remove(file.path)
         let predecessor = previousOccupant[file.key]
             ?? streams.values.first { !$0.attached && $0.key == file.key }?.id
         let id = FileStream.makeID(key: file.key, birthTime: tributary_birth_time_ns(fd), predecessor: predecessor)
