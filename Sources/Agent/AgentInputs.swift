@@ -59,10 +59,18 @@ public final class AgentInputs {
         shutdown()
     }
 
+    /// How long the loop waits between polls when there was nothing to read: `recentlyActiveWait` during the
+    /// first `idleAfter` after the last read, `idleWait` after that. Acknowledgements end a wait at once, so only
+    /// new lines in an idle agent wait for the longer interval (Vector's file source backs off to 2 s).
+    static let recentlyActiveWait: Duration = .milliseconds(50)
+    static let idleWait: Duration = .milliseconds(250)
+    static let idleAfter: Duration = .seconds(1)
+
     /// Polls every input until the task is cancelled or `shouldStop` says so (checked between polls).
     public func poll(until shouldStop: () -> Bool) async {
         let clock = ContinuousClock()
         var lastRelease = clock.now
+        var lastBusy = clock.now
         while !Task.isCancelled && !shouldStop() {
             if clock.now - lastRelease >= .seconds(1) {
                 // Batches come and go on several threads' malloc arenas: hand freed pages back once a second,
@@ -78,7 +86,13 @@ public final class AgentInputs {
             for input in journaldInputs {
                 busy = input.poll().eventsSent > 0 || busy
             }
-            if busy { await Task.yield() } else { await wakeup.wait(timeout: .milliseconds(50)) }
+            if busy {
+                lastBusy = clock.now
+                await Task.yield()
+            } else {
+                let idle = clock.now - lastBusy >= Self.idleAfter
+                await wakeup.wait(timeout: idle ? Self.idleWait : Self.recentlyActiveWait)
+            }
         }
     }
 
