@@ -74,8 +74,8 @@ final class ShipEndToEndTests {
         #expect(notify.receive(seconds: 30) { $0.contains("READY=1") }.contains("READY=1"), "sd_notify READY=1 from the agent")
         try append(200)
         _ = waitForEverything(broker, agent: agent)
-        for round in 0..<6 {
-            switch round % 3 {
+        for round in 0..<8 {
+            switch round % 4 {
             case 0:  // rename + create: the renamed file is read to its end, the new one from its start
                 _ = unlink("\(logs)/app.log.1")
                 try append(100)
@@ -86,9 +86,14 @@ final class ShipEndToEndTests {
                 try append(100)
                 try LogWriter.copyTruncate("\(logs)/app.log", to: "\(logs)/app.log.1")
                 try append(100)
-            default:  // truncation in place, once everything was read
+            case 2:  // truncation in place, once everything was read
                 _ = waitForEverything(broker, agent: agent)
                 try LogWriter.truncate("\(logs)/app.log")
+                try append(100)
+            default:  // delete while open (read to its end) and recreate
+                _ = unlink("\(logs)/app.log.1")
+                try append(100)
+                _ = unlink("\(logs)/app.log")
                 try append(100)
             }
             _ = waitForEverything(broker, agent: agent)
