@@ -11,10 +11,17 @@ import Glibc
 @Suite("Agent binary")
 struct AgentBinaryTests {
     /// Starts the agent with stdout and stderr going to files in `directory`.
-    static func start(config: String, directory: String, run: Int) throws -> (Process, stdout: String) {
+    /// With `asNobody` the agent runs as user and group 65534 (through `setpriv`, which execs it: same pid).
+    static func start(config: String, directory: String, run: Int, asNobody: Bool = false) throws -> (Process, stdout: String) {
         let process = Process()
-        process.executableURL = TributaryProcess.productsDirectory.appendingPathComponent("tributary-agent")
-        process.arguments = ["--config", config, "--dry-run"]
+        let agent = TributaryProcess.productsDirectory.appendingPathComponent("tributary-agent")
+        if asNobody {
+            process.executableURL = URL(fileURLWithPath: Self.setpriv)
+            process.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", agent.path, "--config", config, "--dry-run"]
+        } else {
+            process.executableURL = agent
+            process.arguments = ["--config", config, "--dry-run"]
+        }
         let stdout = "\(directory)/stdout-\(run)"
         FileManager.default.createFile(atPath: stdout, contents: nil)
         FileManager.default.createFile(atPath: "\(directory)/stderr-\(run)", contents: nil)
@@ -36,6 +43,48 @@ struct AgentBinaryTests {
             usleep(10_000)
         }
         return condition()
+    }
+
+    static let setpriv = "/usr/bin/setpriv"
+
+    /// Root reads any file, so the permission error is tested by running the agent as another user (CI runs as
+    /// root; FileInputTests covers the same in-process when the tests do not run as root).
+    @Test(.enabled(if: geteuid() == 0 && access(setpriv, X_OK) == 0, "needs root and setpriv to run the agent as nobody"))
+    func anUnreadableFileIsReportedSkippedAndPickedUpOnceReadable() throws {
+        let directory = try TemporaryDirectory(prefix: "agent-binary-perm")
+        defer { directory.remove() }
+        let logs = "\(directory.path)/logs"
+        let state = "\(directory.path)/state"
+        try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
+        #expect(chmod(directory.path, 0o755) == 0 && chmod(logs, 0o755) == 0 && chmod(state, 0o777) == 0)
+        let config = "\(directory.path)/agent.yaml"
+        try Data("""
+            brokers: ["127.0.0.1:9092"]
+            state_dir: \(state)
+            inputs:
+              - { type: file, topic: app, paths: ["\(logs)/*.log"], start_at: beginning, rescan_interval: 200ms }
+            """.utf8).write(to: URL(fileURLWithPath: config))
+        try LogWriter.append("\(logs)/secret.log", "secret\n")
+        #expect(chmod("\(logs)/secret.log", 0o600) == 0)
+        try LogWriter.append("\(logs)/open.log", "open\n")
+        #expect(chmod("\(logs)/open.log", 0o644) == 0)
+
+        let (agent, stdout) = try Self.start(config: config, directory: directory.path, run: 1, asNobody: true)
+        defer { if agent.isRunning { kill(agent.processIdentifier, SIGKILL) } }
+        let stderr = { String(decoding: FileManager.default.contents(atPath: "\(directory.path)/stderr-1") ?? Data(), as: UTF8.self) }
+        #expect(Self.wait { Self.lines(stdout) == ["open"] }, "\(Self.lines(stdout)); stderr: \(stderr())")
+        #expect(Self.wait { stderr().contains("\(logs)/secret.log") }, "stderr: \(stderr())")
+        let complaint = stderr().split(separator: "\n").filter { $0.contains("\(logs)/secret.log") }
+        #expect(complaint.count == 1, "reported once, not at every rescan: \(complaint)")
+        #expect(complaint.first?.contains("Permission denied") == true, "\(complaint)")
+        #expect(agent.isRunning, "no crash")
+
+        #expect(chmod("\(logs)/secret.log", 0o644) == 0)
+        #expect(Self.wait { Set(Self.lines(stdout)) == ["open", "secret"] }, "\(Self.lines(stdout))")
+        agent.terminate()
+        agent.waitUntilExit()
+        #expect(agent.terminationStatus == 0)
     }
 
     @Test func dryRunTailsSavesPositionsOnSIGTERMAndResumes() throws {
