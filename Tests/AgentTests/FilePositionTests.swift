@@ -4,6 +4,10 @@ import NIOCore
 import Testing
 import TributaryTestSupport
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Positions: only the contiguous acknowledged prefix is saved; a restart resumes exactly there and re-sends
 /// with the same origins; a corrupt position file is reported and the input starts at `start_at`.
 @Suite("File positions")
@@ -73,6 +77,73 @@ struct FilePositionTests {
         #expect(text.contains("\"version\":1"))
         #expect(text.contains("\"offset\":\(Self.lines(0..<10).joined(separator: "\n").utf8.count + 1)"))
         #expect(!FileManager.default.fileExists(atPath: path + ".tmp"))
+    }
+
+    /// Mounts a tmpfs of `bytes` at `path` (root only); false when mounting is not allowed here.
+    static func mountTmpfs(at path: String, bytes: Int) -> Bool {
+        let mount = Process()
+        mount.executableURL = URL(fileURLWithPath: "/bin/mount")
+        mount.arguments = ["-t", "tmpfs", "-o", "size=\(bytes)", "tmpfs", path]
+        mount.standardError = FileHandle.nullDevice
+        guard (try? mount.run()) != nil else { return false }
+        mount.waitUntilExit()
+        return mount.terminationStatus == 0
+    }
+
+    static func unmount(_ path: String) {
+        let umount = Process()
+        umount.executableURL = URL(fileURLWithPath: "/bin/umount")
+        umount.arguments = [path]
+        try? umount.run()
+        umount.waitUntilExit()
+    }
+
+    /// Whether this machine lets the tests mount a tmpfs (root in a VM or container that allows it).
+    static let canMountTmpfs: Bool = {
+        guard geteuid() == 0, let probe = try? TemporaryDirectory(prefix: "agent-mount-probe") else { return false }
+        defer { probe.remove() }
+        guard mountTmpfs(at: probe.path, bytes: 4096) else { return false }
+        unmount(probe.path)
+        return true
+    }()
+
+    /// Fills the file system of `directory` with one file (until ENOSPC); returns its path.
+    static func fill(_ directory: String) throws -> String {
+        let path = "\(directory)/filler"
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else { throw POSIXError(.EIO) }
+        defer { close(fd) }
+        let chunk = [UInt8](repeating: 0x2E, count: 512)
+        while chunk.withUnsafeBytes({ Glibc.write(fd, $0.baseAddress, $0.count) }) > 0 {}
+        return path
+    }
+
+    @Test(.enabled(if: canMountTmpfs, "needs root and tmpfs mounts to fill a file system"))
+    func aFullDiskIsReportedReadingGoesOnAndPositionsAreSavedOnceThereIsRoom() throws {
+        let directory = try TemporaryDirectory(prefix: "agent-full-disk")
+        let state = "\(directory.path)/state"
+        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
+        #expect(Self.mountTmpfs(at: state, bytes: 64 << 10))
+        defer {
+            Self.unmount(state)
+            directory.remove()
+        }
+        let filler = try Self.fill(state)
+        let harness = try FileInputHarness(paths: ["app.log"], directory: directory)
+        try Self.write(Self.lines(0..<50), to: harness.path("app.log"))
+        #expect(harness.poll(until: { harness.input.statistics.errors > 0 && harness.sink.events.count == 50 }))
+        let errors = harness.log.errors(containing: "cannot save positions")
+        #expect(errors.count >= 1 && errors.allSatisfy { $0.contains(state) && $0.contains("No space left on device") }, "\(errors)")
+        try Self.write(Self.lines(50..<60), to: harness.path("app.log"))
+        #expect(harness.poll(untilEvents: 60), "reading goes on with the disk full")
+
+        #expect(unlink(filler) == 0)
+        let positions = "\(state)/files-logs.json"
+        #expect(harness.poll(until: { FileManager.default.fileExists(atPath: positions) }, timeout: .seconds(5)),
+                "saved again at most a second later")
+        harness.restart(forgetSink: true)
+        #expect(!harness.poll(untilEvents: 1, timeout: .milliseconds(300)), "the saved positions cover every line")
+        withExtendedLifetime(harness) {}
     }
 
     @Test func corruptPositionFileIsReportedByNameAndStartAtApplies() throws {
