@@ -88,6 +88,8 @@ struct FileRotationTests {
         case empty
         /// its first 100 bytes, then all but the last 50 (a copy written in pieces)
         case inPieces
+        /// the copy empty, then nothing until the copy is complete, the original truncated and written again
+        case emptyThenTruncated
     }
 
     /// The copy must never become a new stream while it is written, or its content is sent again under new
@@ -103,7 +105,7 @@ struct FileRotationTests {
             let copy = s.harness.path("app.log.\(round)")
             let bytes = [UInt8](FileManager.default.contents(atPath: s.log) ?? Data())
             var written = 0
-            let pieces = seen == .empty ? [0] : seen == .inPieces ? [100, bytes.count - 50] : []
+            let pieces = seen == .empty || seen == .emptyThenTruncated ? [0] : seen == .inPieces ? [100, bytes.count - 50] : []
             for end in pieces {
                 try LogWriter.append(copy, Array(bytes[written..<end]))
                 written = end
@@ -111,7 +113,7 @@ struct FileRotationTests {
                 s.harness.input.poll()
             }
             try LogWriter.append(copy, Array(bytes[written...]))
-            s.harness.input.poll()  // the copy is seen while the original is still being read
+            if seen != .emptyThenTruncated { s.harness.input.poll() }  // the copy is seen while the original is live
             try LogWriter.truncate(s.log)
             try s.append("new", round: round, count: 5)
         }

@@ -100,7 +100,8 @@ final class ShipEndToEndTests {
         }
         let records = waitForEverything(broker, agent: agent)
         #expect(agent.terminate() == 0)
-        #expect(records.count == written.count, "records \(records.count), lines written \(written.count)")
+        #expect(records.count == written.count,
+                "records \(records.count), lines written \(written.count); agent stderr: \(agent.stderr.suffix(6000))")
         let exact = records.map(\.value).sorted() == written.sorted()
         #expect(exact, "every line exactly as written, none twice")
         let first = try #require(records.first)

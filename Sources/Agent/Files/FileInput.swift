@@ -196,10 +196,15 @@ public final class FileInput {
             for stream in streams.values where stream.attached && modified.contains(stream.currentPath) {
                 if stream.isOpen { stream.needsRead = true } else { rescanRequested = true }  // reopen it
             }
-            // A file left alone (empty, or maybe a copy) was written to: look at it again (see `consider`).
-            for path in undecidedPaths.intersection(modified) {
-                undecidedPaths.remove(path)
-                if let file = DiscoveredFile(path: path) { consider(file, now: now, wall: Self.wallSeconds()) }
+            // A file left alone (empty, or maybe a copy) was written to: look at it again (see `consider`), after
+            // the truncations (a copytruncate copy must find its stream detached, not mistake it for a new file).
+            let written = undecidedPaths.intersection(modified)
+            if !written.isEmpty {
+                detectTruncations(now: now)
+                for path in written {
+                    undecidedPaths.remove(path)
+                    if let file = DiscoveredFile(path: path) { consider(file, now: now, wall: Self.wallSeconds()) }
+                }
             }
         }
         if rescanRequested || nextRescan.map({ now >= $0 }) ?? true {
@@ -261,10 +266,7 @@ public final class FileInput {
             report(directory, "cannot watch directory: \(reason)")
         }
         // Truncations first, so a copytruncate copy found by this scan continues the truncated stream.
-        for slot in openSlots.sorted() {
-            guard let stream = streams[slot] else { continue }
-            _ = sizeIfStillTheSameContent(stream, now: now)
-        }
+        detectTruncations(now: now)
         let (files, problems) = discovery.scan()
         for problem in problems { report(problem.path, problem.reason) }
         let wall = Self.wallSeconds()
@@ -287,6 +289,14 @@ public final class FileInput {
             positionsDirty = true
         }
         scannedOnce = true
+    }
+
+    /// Detaches every open stream whose file was truncated (or truncated and rewritten).
+    private func detectTruncations(now: ContinuousClock.Instant) {
+        for slot in openSlots.sorted() {
+            guard let stream = streams[slot] else { continue }
+            _ = sizeIfStillTheSameContent(stream, now: now)
+        }
     }
 
     private func consider(_ file: DiscoveredFile, now: ContinuousClock.Instant, wall: Int64, fromQueue: Bool = false) {
