@@ -73,7 +73,7 @@ extension ProducerCore {
                 let leader = route.leaders[index]
                 guard (requestsInFlight[leader] ?? 0) < configuration.maxInFlightRequestsPerBroker else { continue }
                 if let batch = nextBatch(
-                    in: &topics.values[slot].partitions[index], now: now, maxInFlight: maxPerPartition,
+                    in: &topics.values[slot].partitions[index], now: now, maxOutstanding: maxPerPartition,
                     idempotent: configuration.idempotent, wake: wake)
                 {
                     batch.phase = .inFlight
@@ -104,9 +104,16 @@ extension ProducerCore {
 
     /// The batch of a partition to send now: the first batch to retry (alone, once nothing of the
     /// partition is in flight, so the broker sees the sequences in order), else the oldest ready
-    /// batch with its sequence assigned.
+    /// batch with its sequence assigned, while fewer than `maxOutstanding` batches are outstanding.
+    ///
+    /// Outstanding, not only in flight: answers are applied as they arrive, not in request order, so
+    /// later batches can be answered while an earlier one's fate is still unknown (its response lost
+    /// or late). The broker recognises a re-sent batch as a duplicate only among the last five it
+    /// stored for the producer and partition; counting every batch sent since the oldest unreported
+    /// one keeps that one in the window. Otherwise its re-send is rejected as out of order although
+    /// it was stored.
     private func nextBatch(
-        in queue: inout PartitionQueue, now: ContinuousClock.Instant, maxInFlight: Int, idempotent: Bool,
+        in queue: inout PartitionQueue, now: ContinuousClock.Instant, maxOutstanding: Int, idempotent: Bool,
         wake: (ContinuousClock.Instant) -> Void
     ) -> ProducerBatch? {
         if let retry = queue.outstanding.first(where: { $0.phase == .retry }) {
@@ -117,7 +124,7 @@ extension ProducerCore {
             }
             return retry
         }
-        guard queue.hasReady, queue.inFlightCount < maxInFlight else { return nil }
+        guard queue.hasReady, queue.outstanding.count < maxOutstanding else { return nil }
         let batch = queue.popReady()
         if idempotent, let identity {
             batch.identity = identity

@@ -1,0 +1,105 @@
+@testable import KafkaClient
+import KafkaProtocol
+import NIOConcurrencyHelpers
+import NIOCore
+import Testing
+
+/// A broker remembers the last five batches per producer and partition (Kafka's `ProducerStateEntry`): a batch
+/// re-sent after a lost response is recognised as a duplicate only while it is one of them. The producer handles
+/// answers as they come, not in request order, so it must count every batch sent since the oldest one whose fate
+/// is unknown, not only those awaiting an answer.
+@Suite("Producer: re-sent batches stay in the broker's duplicate window")
+struct ProducerSequenceWindowTests {
+    /// The first request's response is lost and reported late (a slow timeout) while the next four are answered.
+    /// Sending a sixth batch of the partition meanwhile would push the first out of the window: its re-send is
+    /// then rejected as out of order (reported failed although stored), the producer starts a new epoch, and a
+    /// batch awaiting a re-send in the new epoch is stored twice (the CI failure of `orderPerPartitionSurvivesRetries`).
+    @Test func lateLostResponseIsResentAsADuplicateOfTheStoredBatch() async throws {
+        let cluster = ProducerTestCluster(topics: ["t": [0]])
+        await cluster.holdResponse(ofRequest: 1)
+        // Request 6 is a sixth batch if the window is not kept (its re-send in a new epoch is then stored twice),
+        // else the first batch's re-send.
+        await cluster.loseResponses(ofRequests: [6])
+        let log = ProducerReportLog()
+        let producer = try KafkaProducer(
+            transport: cluster, configuration: ProducerSenderTests.configuration { $0.maxBatchBytes = 300 },
+            onDelivery: log.append)
+        let count = 400  // about 16 batches
+        for index in 0..<count {
+            try await producer.send(topic: "t", partition: 0, key: nil, value: bytes("\(index)"), token: UInt64(index))
+        }
+        // Until a sixth batch was sent, or the producer waits for nothing but the held answer.
+        try await waitUntil("the producer waits for the held answer") {
+            if await cluster.totalProduceRequests > 5 { return true }
+            return await cluster.isHoldingResponse && producer.isOnlyAwaiting(requests: 1)
+        }
+        let sentWhileInDoubt = await cluster.totalProduceRequests
+        await cluster.releaseHeldResponse()
+        await producer.flush()
+
+        let requests = await cluster.requestLog.joined(separator: "\n")
+        #expect(sentWhileInDoubt == 5, "batches sent while the first one's fate was unknown:\n\(requests)")
+        let stored = await cluster.log("t", 0).map { Int(String(decoding: $0.value ?? [], as: UTF8.self)) ?? -1 }
+        #expect(stored == Array(0..<count), "\(stored.count) records stored:\n\(requests)")
+        #expect(log.failedTokens.isEmpty, "\(log.failedTokens.count) records reported failed:\n\(requests)")
+        #expect(log.deliveredTokenCount == count)
+        // The first batch's re-send is request 6, whose response is lost too: it is sent twice more, a duplicate each time.
+        #expect(await cluster.duplicatesDropped == 2, "\(requests)")
+        #expect(await cluster.initProducerIdRequests == 1)
+        await producer.close()
+    }
+
+    /// The same at the level of the sender's state, without tasks or timing: five requests of one partition in
+    /// flight, the last four answered, the first one's fate unknown. No sixth batch may be planned until the first
+    /// is resolved; its re-send keeps its identity and sequence.
+    @Test func noSixthBatchIsPlannedWhileTheFirstIsUnresolved() throws {
+        let configuration = ProducerSenderTests.configuration { $0.maxBatchBytes = 300 }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let core = ProducerCore(needsIdentity: true)
+        // The state is driven as the sender does, with the lock held.
+        try core.lock.withLock {
+            let identity = ProducerIdentity(producerId: 7, epoch: 0)
+            core.install(route: ProducerTopicRoute(leaders: [0]), topic: "t", now: start)
+            core.install(identity: identity)
+            for index in 0..<400 {
+                let outcome = core.append(
+                    topic: "t", partition: 0, key: nil, value: bytes("\(index)"), headers: nil, timestamp: 0,
+                    token: UInt64(index), waiter: nil, configuration: configuration, clock: clock)
+                guard case .appended = outcome else { Issue.record("record \(index) not appended: \(outcome)"); return }
+            }
+            var plans: [ProducerRequestPlan] = []
+            while true {
+                let work = core.collectWork(now: start, configuration: configuration)
+                if work.requests.isEmpty { break }
+                plans += work.requests
+                try #require(plans.count <= 5, "more than five requests in flight to one broker")
+            }
+            try #require(plans.count == 5 && plans.allSatisfy { $0.batches.count == 1 })
+            let first = plans[0].batches[0]
+            for plan in plans.dropFirst() {
+                var answer = ProduceResponse()
+                answer.responses = [.init(name: "t", partitionResponses: [.init(index: 0, errorCode: 0, baseOffset: 0)])]
+                core.handle(response: answer, to: plan, now: start, configuration: configuration)
+            }
+            let whileInDoubt = core.collectWork(now: start, configuration: configuration)
+            #expect(whileInDoubt.requests.isEmpty, "a sixth batch was planned while the first one's fate is unknown")
+
+            core.handle(failure: KafkaProducerError(.transport, "connection lost"), of: plans[0], now: start,
+                        configuration: configuration)
+            let resend = core.collectWork(now: start + .seconds(1), configuration: configuration)
+            #expect(resend.requests.map { $0.batches.map { ObjectIdentifier($0) } } == [[ObjectIdentifier(first)]])
+            #expect(first.baseSequence == 0 && first.identity == identity && !core.needsIdentity)
+        }
+    }
+}
+
+extension KafkaProducer {
+    /// Whether the sender is parked with nothing to do but wait for the answers of `requests`
+    /// requests in flight (reads the producer's state under its lock).
+    func isOnlyAwaiting(requests: Int) -> Bool {
+        core.lock.withLock {
+            core.totalRequestsInFlight == requests && core.senderWaiter != nil && !core.senderSignalled
+        }
+    }
+}
