@@ -49,6 +49,42 @@ struct ProducerSequenceWindowTests {
         await producer.close()
     }
 
+    /// A new epoch restarts every partition's sequences at 0, so a batch re-sent in it is never taken for a
+    /// duplicate. A batch whose fate is unknown (response lost) must therefore be resolved in the old epoch first:
+    /// here partition 1's batch was stored but its answer lost, while partition 0's batch was refused for good
+    /// (INVALID_RECORD, a sequence gap) and asks for a new epoch.
+    @Test func batchOfUnknownFateIsResolvedBeforeANewEpoch() async throws {
+        let cluster = ProducerTestCluster(topics: ["t": [0, 0]])
+        await cluster.holdResponse(ofRequest: 1)
+        let log = ProducerReportLog()
+        let producer = try KafkaProducer(
+            transport: cluster, configuration: ProducerSenderTests.configuration(), onDelivery: log.append)
+        for index in 0..<3 {
+            try await producer.send(topic: "t", partition: 1, key: nil, value: bytes("\(index)"), token: UInt64(index))
+        }
+        try await waitUntil("partition 1's batch was stored and its answer held") { await cluster.isHoldingResponse }
+        await cluster.inject([.invalidRecord])
+        await #expect {
+            _ = try await producer.sendAndWait(topic: "t", partition: 0, key: nil, value: bytes("refused"))
+        } throws: { error in
+            (error as? KafkaProducerError)?.kind == .broker(.invalidRecord)
+        }
+        await cluster.releaseHeldResponse()
+        await producer.flush()
+
+        let requests = await cluster.requestLog.joined(separator: "\n")
+        let stored = await cluster.log("t", 1).map { String(decoding: $0.value ?? [], as: UTF8.self) }
+        #expect(stored == ["0", "1", "2"], "partition 1:\n\(requests)")
+        let failedOnPartition1 = log.reports.filter { $0.partition == 1 && !$0.isSuccess }.flatMap(\.tokens)
+        #expect(failedOnPartition1.isEmpty, "partition 1's records reported failed:\n\(requests)")
+        #expect(await cluster.duplicatesDropped == 1, "\(requests)")
+        // The new epoch is taken once the batch is resolved, and serves the next records.
+        let next = try await producer.sendAndWait(topic: "t", partition: 0, key: nil, value: bytes("accepted"))
+        #expect(next.offset == 0)
+        #expect(await cluster.initProducerIdRequests == 2)
+        await producer.close()
+    }
+
     /// The same at the level of the sender's state, without tasks or timing: five requests of one partition in
     /// flight, the last four answered, the first one's fate unknown. No sixth batch may be planned until the first
     /// is resolved; its re-send keeps its identity and sequence.

@@ -15,14 +15,12 @@ extension ProducerCore {
         func wake(at instant: ContinuousClock.Instant) {
             if instant > now { work.nextWake = min(work.nextWake ?? instant, instant) }
         }
-        if needsIdentity && totalRequestsInFlight == 0 && !initializingIdentity {
-            initializingIdentity = true
-            work.initProducerId = true
-        }
         let flushing = !flushWaiters.isEmpty || closed
         let maxPerPartition = configuration.idempotent ? 5 : configuration.maxInFlightRequestsPerBroker
         var planned: [Int32: [ProducerBatch]] = [:]
         var expired: [(ProducerBatch, KafkaProducerError)] = []
+        /// Batches that may be stored although unacknowledged wait for a re-send before a new epoch.
+        var unresolvedBeforeNewEpoch = false
         for slot in topics.indices {
             let topic = topics.keys[slot]
             // Route refresh after leader errors, rate limited.
@@ -59,7 +57,13 @@ extension ProducerCore {
                     if queue.hasReady { wake(at: queue.ready[queue.readyHead].createdAt + timeout) }
                     topics.values[slot].partitions[index] = queue
                 }
-                if needsIdentity { continue }
+                if needsIdentity {
+                    // A new epoch starts sequences at 0, so a batch re-sent in it is never taken for a
+                    // duplicate: a batch the broker may have stored is re-sent in the current epoch first
+                    // (with the partition's batches before it, in sequence order) until its fate is known.
+                    guard topics.values[slot].partitions[index].hasRetryThatMayBeStored else { continue }
+                    unresolvedBeforeNewEpoch = true
+                }
                 let route = topics.values[slot].route
                 guard index < route.leaders.count, route.leaders[index] >= 0 else {
                     if topics.values[slot].partitions[index].hasReady
@@ -74,7 +78,7 @@ extension ProducerCore {
                 guard (requestsInFlight[leader] ?? 0) < configuration.maxInFlightRequestsPerBroker else { continue }
                 if let batch = nextBatch(
                     in: &topics.values[slot].partitions[index], now: now, maxOutstanding: maxPerPartition,
-                    idempotent: configuration.idempotent, wake: wake)
+                    idempotent: configuration.idempotent, retriesOnly: needsIdentity, wake: wake)
                 {
                     batch.phase = .inFlight
                     batch.attempts += 1
@@ -86,6 +90,10 @@ extension ProducerCore {
             requestsInFlight[node, default: 0] += 1
             totalRequestsInFlight += 1
             work.requests.append(ProducerRequestPlan(node: node, batches: batches))
+        }
+        if needsIdentity && totalRequestsInFlight == 0 && !initializingIdentity && !unresolvedBeforeNewEpoch {
+            initializingIdentity = true
+            work.initProducerId = true
         }
         for (batch, error) in expired {
             if batch.baseSequence >= 0 { needsIdentity = configuration.idempotent }
@@ -104,7 +112,8 @@ extension ProducerCore {
 
     /// The batch of a partition to send now: the first batch to retry (alone, once nothing of the
     /// partition is in flight, so the broker sees the sequences in order), else the oldest ready
-    /// batch with its sequence assigned, while fewer than `maxOutstanding` batches are outstanding.
+    /// batch with its sequence assigned, while fewer than `maxOutstanding` batches are outstanding
+    /// (and new batches are wanted: not `retriesOnly`).
     ///
     /// Outstanding, not only in flight: answers are applied as they arrive, not in request order, so
     /// later batches can be answered while an earlier one's fate is still unknown (its response lost
@@ -114,7 +123,7 @@ extension ProducerCore {
     /// it was stored.
     private func nextBatch(
         in queue: inout PartitionQueue, now: ContinuousClock.Instant, maxOutstanding: Int, idempotent: Bool,
-        wake: (ContinuousClock.Instant) -> Void
+        retriesOnly: Bool, wake: (ContinuousClock.Instant) -> Void
     ) -> ProducerBatch? {
         if let retry = queue.outstanding.first(where: { $0.phase == .retry }) {
             guard queue.inFlightCount == 0 else { return nil }
@@ -124,7 +133,7 @@ extension ProducerCore {
             }
             return retry
         }
-        guard queue.hasReady, queue.outstanding.count < maxOutstanding else { return nil }
+        guard !retriesOnly, queue.hasReady, queue.outstanding.count < maxOutstanding else { return nil }
         let batch = queue.popReady()
         if idempotent, let identity {
             batch.identity = identity
@@ -152,6 +161,7 @@ extension ProducerCore {
             let answer = response.responses.first { $0.name == batch.topic }?
                 .partitionResponses.first { $0.index == batch.partition }
             guard let answer else {
+                batch.mayBeStored = true
                 retry(
                     batch,
                     KafkaProducerError(
@@ -176,6 +186,9 @@ extension ProducerCore {
             finish(batch, .success(baseOffset))
         case .outOfOrderSequenceNumber, .unknownProducerId, .invalidProducerEpoch:
             let error = KafkaProducerError(.producerFenced(code), "\(place): \(code.name): \(detail)")
+            // The broker holds no copy of the batch in this epoch (a stored one is answered as a
+            // duplicate while it is among the last five), or the epoch cannot be used any more.
+            batch.mayBeStored = false
             if needsIdentity || batch.identity != identity || hasUnresolvedBatch(before: batch) {
                 // An earlier batch of the partition failed or the producer is re-initialising: this
                 // one is re-sent after it, in sequence order.
@@ -194,6 +207,8 @@ extension ProducerCore {
             let error = KafkaProducerError(
                 code.isRetriable ? .transport : .broker(code), "\(place): \(code.name): \(detail)")
             if code.isRetriable {
+                // These answers come after the leader appended the batch (replication fell short).
+                if code == .requestTimedOut || code == .notEnoughReplicasAfterAppend { batch.mayBeStored = true }
                 let leaderMoved = [KafkaErrorCode.notLeaderOrFollower, .unknownTopicOrPartition, .leaderNotAvailable]
                     .contains(code)
                 retry(batch, error, refresh: leaderMoved, now: now, configuration: configuration)
@@ -214,6 +229,8 @@ extension ProducerCore {
                 if batch.baseSequence >= 0 { needsIdentity = true }
                 finish(batch, .failure(failure))
             } else {
+                // Written, maybe applied: the answer is lost.
+                batch.mayBeStored = true
                 retry(batch, failure, refresh: true, now: now, configuration: configuration)
             }
         }
