@@ -85,6 +85,39 @@ struct ProducerSequenceWindowTests {
         await producer.close()
     }
 
+    /// A batch that may be stored behind one the broker refused as out of order cannot be stored (sequences are
+    /// stored without gaps): it needs no resolution in the old epoch. Here batch 0 is refused for good, batches 1
+    /// to 4 are out of order, and batch 2's answer is lost; re-sending batch 1 in the old epoch until batch 2's
+    /// fate is known would never end.
+    @Test func batchBehindAnOutOfOrderOneIsNotResolvedInTheOldEpoch() async throws {
+        let cluster = ProducerTestCluster(topics: ["t": [0]])
+        await cluster.stall()
+        let log = ProducerReportLog()
+        let producer = try KafkaProducer(
+            transport: cluster,
+            configuration: ProducerSenderTests.configuration {
+                $0.maxBatchBytes = 300
+                $0.deliveryTimeout = .seconds(5)
+            }, onDelivery: log.append)
+        let count = 200  // about 8 batches
+        for index in 0..<count {
+            try await producer.send(topic: "t", partition: 0, key: nil, value: bytes("\(index)"), token: UInt64(index))
+        }
+        try await waitUntil("five batches wait at the stalled broker") { await cluster.totalProduceRequests == 5 }
+        await cluster.inject([.invalidRecord])
+        await cluster.loseResponses(ofRequests: [3])
+        await cluster.resume()
+        await producer.flush()
+
+        let requests = await cluster.requestLog.joined(separator: "\n")
+        let failed = log.failedTokens.map(Int.init)
+        #expect(!failed.isEmpty && failed == Array(0..<failed.count), "failed \(failed):\n\(requests)")
+        let stored = await cluster.log("t", 0).map { Int(String(decoding: $0.value ?? [], as: UTF8.self)) ?? -1 }
+        #expect(stored == Array(failed.count..<count), "\(stored.count) records stored:\n\(requests)")
+        #expect(await cluster.initProducerIdRequests == 2)
+        await producer.close()
+    }
+
     /// The same at the level of the sender's state, without tasks or timing: five requests of one partition in
     /// flight, the last four answered, the first one's fate unknown. No sixth batch may be planned until the first
     /// is resolved; its re-send keeps its identity and sequence.

@@ -186,9 +186,7 @@ extension ProducerCore {
             finish(batch, .success(baseOffset))
         case .outOfOrderSequenceNumber, .unknownProducerId, .invalidProducerEpoch:
             let error = KafkaProducerError(.producerFenced(code), "\(place): \(code.name): \(detail)")
-            // The broker holds no copy of the batch in this epoch (a stored one is answered as a
-            // duplicate while it is among the last five), or the epoch cannot be used any more.
-            batch.mayBeStored = false
+            markNotStored(from: batch)
             if needsIdentity || batch.identity != identity || hasUnresolvedBatch(before: batch) {
                 // An earlier batch of the partition failed or the producer is re-initialising: this
                 // one is re-sent after it, in sequence order.
@@ -234,6 +232,17 @@ extension ProducerCore {
                 retry(batch, failure, refresh: true, now: now, configuration: configuration)
             }
         }
+    }
+
+    /// After a fenced answer for `batch`: the broker holds neither it nor any later batch of its partition in
+    /// this epoch (it stores sequences without gaps, and answers a stored batch as a duplicate while it is among
+    /// the last five), or the epoch cannot be used any more. Either way none of them is re-sent in this epoch.
+    private func markNotStored(from batch: ProducerBatch) {
+        batch.mayBeStored = false
+        guard let queue = topics[batch.topic]?.partitions[Int(batch.partition)],
+            let position = queue.outstanding.firstIndex(where: { $0 === batch })
+        else { return }
+        for later in queue.outstanding[position...] { later.mayBeStored = false }
     }
 
     private func requestDone(node: Int32) {
