@@ -5,10 +5,10 @@ import NIOCore
 import Testing
 
 /// A broker remembers the last five batches per producer and partition (Kafka's `ProducerStateEntry`): a batch
-/// re-sent after a lost response is recognised as a duplicate only while it is one of them. The producer handles
-/// answers as they come, not in request order, so it must count every batch sent since the oldest one whose fate
-/// is unknown, not only those awaiting an answer.
-@Suite("Producer: re-sent batches stay in the broker's duplicate window")
+/// re-sent after a lost response is recognised as a duplicate only while it is one of them, and only in the same
+/// epoch. The producer handles answers as they come, not in request order, so it must count every batch sent since
+/// the oldest one whose fate is unknown, resolve such batches before a new epoch, and report each batch once.
+@Suite("Producer: idempotent sequences under lost and late answers")
 struct ProducerSequenceWindowTests {
     /// The first request's response is lost and reported late (a slow timeout) while the next four are answered.
     /// Sending a sixth batch of the partition meanwhile would push the first out of the window: its re-send is
@@ -115,6 +115,36 @@ struct ProducerSequenceWindowTests {
         let stored = await cluster.log("t", 0).map { Int(String(decoding: $0.value ?? [], as: UTF8.self)) ?? -1 }
         #expect(stored == Array(failed.count..<count), "\(stored.count) records stored:\n\(requests)")
         #expect(await cluster.initProducerIdRequests == 2)
+        await producer.close()
+    }
+
+    /// Batches of one partition waiting for a re-send expire together when the broker keeps refusing them: each
+    /// is reported once, failed with the timeout, and `flush` returns. (They were reported twice: the head's
+    /// report took the later expired ones along, which were then reported again, and the count of pending records
+    /// went negative, so `flush` never returned.)
+    @Test func batchesExpiringTogetherAreReportedOnce() async throws {
+        let cluster = ProducerTestCluster(topics: ["t": [0]])
+        await cluster.inject(Array(repeating: .notEnoughReplicas, count: 10_000))
+        let log = ProducerReportLog()
+        let producer = try KafkaProducer(
+            transport: cluster,
+            configuration: ProducerSenderTests.configuration {
+                $0.maxBatchBytes = 300
+                $0.deliveryTimeout = .milliseconds(300)
+            }, onDelivery: log.append)
+        let count = 100  // 4 batches
+        for index in 0..<count {
+            try await producer.send(topic: "t", partition: 0, key: nil, value: bytes("\(index)"), token: UInt64(index))
+        }
+        try await waitUntil("every record is reported") { log.reports.flatMap(\.tokens).count >= count }
+        let reported = log.reports.flatMap(\.tokens).map(Int.init)
+        // A double report leaves the producer unable to flush: stop here rather than hang.
+        try #require(reported == Array(0..<count), "reported \(reported.count) tokens for \(count) records")
+        #expect(log.reports.allSatisfy {
+            if case .failure(let error) = $0.result { error.kind == .timedOut } else { false }
+        })
+        await producer.flush()
+        #expect(producer.bufferedBytes == 0)
         await producer.close()
     }
 

@@ -18,7 +18,10 @@ extension ProducerCore {
         let flushing = !flushWaiters.isEmpty || closed
         let maxPerPartition = configuration.idempotent ? 5 : configuration.maxInFlightRequestsPerBroker
         var planned: [Int32: [ProducerBatch]] = [:]
+        /// Expired before they were sent.
         var expired: [(ProducerBatch, KafkaProducerError)] = []
+        /// Expired while waiting for a re-send (their outcome is set).
+        var expiredSent: [ProducerBatch] = []
         /// Batches that may be stored although unacknowledged wait for a re-send before a new epoch.
         var unresolvedBeforeNewEpoch = false
         for slot in topics.indices {
@@ -51,8 +54,10 @@ extension ProducerCore {
                         expired.append((batch, timeoutError(batch, timeout)))
                     }
                     for batch in queue.outstanding where batch.phase == .retry && batch.createdAt + timeout <= now {
-                        batch.phase = .done  // not re-sent; finished below
-                        expired.append((batch, timeoutError(batch, timeout)))
+                        // Not re-sent; reported below, with the partition's other finished batches in order.
+                        batch.phase = .done
+                        batch.outcome = .failure(timeoutError(batch, timeout))
+                        expiredSent.append(batch)
                     }
                     if queue.hasReady { wake(at: queue.ready[queue.readyHead].createdAt + timeout) }
                     topics.values[slot].partitions[index] = queue
@@ -95,10 +100,12 @@ extension ProducerCore {
             initializingIdentity = true
             work.initProducerId = true
         }
-        for (batch, error) in expired {
-            if batch.baseSequence >= 0 { needsIdentity = configuration.idempotent }
-            finish(batch, .failure(error))
+        for batch in expiredSent {
+            // Its sequences are lost: later batches need a new epoch.
+            needsIdentity = configuration.idempotent
+            reportFinishedHead(topic: batch.topic, partition: batch.partition)
         }
+        for (batch, error) in expired { finish(batch, .failure(error)) }
         return work
     }
 
