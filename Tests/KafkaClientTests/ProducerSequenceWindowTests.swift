@@ -10,6 +10,26 @@ import Testing
 /// the oldest one whose fate is unknown, resolve such batches before a new epoch, and report each batch once.
 @Suite("Producer: idempotent sequences under lost and late answers")
 struct ProducerSequenceWindowTests {
+    /// A producer over `cluster` whose batches hold about 25 of `sendNumbers`' records, reporting to `log`.
+    static func smallBatchProducer(
+        _ cluster: ProducerTestCluster, log: ProducerReportLog, deliveryTimeout: Duration = .seconds(20)
+    ) throws -> KafkaProducer {
+        try KafkaProducer(
+            transport: cluster,
+            configuration: ProducerSenderTests.configuration {
+                $0.maxBatchBytes = 300
+                $0.deliveryTimeout = deliveryTimeout
+            }, onDelivery: log.append)
+    }
+
+    /// Sends each number of `numbers` as a record (its decimal text, token = the number) to partition `partition` of "t".
+    static func sendNumbers(_ numbers: Range<Int>, to producer: KafkaProducer, partition: Int32) async throws {
+        for number in numbers {
+            try await producer.send(
+                topic: "t", partition: partition, key: nil, value: bytes("\(number)"), token: UInt64(number))
+        }
+    }
+
     /// The first request's response is lost and reported late (a slow timeout) while the next four are answered.
     /// Sending a sixth batch of the partition meanwhile would push the first out of the window: its re-send is
     /// then rejected as out of order (reported failed although stored), the producer starts a new epoch, and a
@@ -21,13 +41,9 @@ struct ProducerSequenceWindowTests {
         // else the first batch's re-send.
         await cluster.loseResponses(ofRequests: [6])
         let log = ProducerReportLog()
-        let producer = try KafkaProducer(
-            transport: cluster, configuration: ProducerSenderTests.configuration { $0.maxBatchBytes = 300 },
-            onDelivery: log.append)
+        let producer = try Self.smallBatchProducer(cluster, log: log)
         let count = 400  // about 16 batches
-        for index in 0..<count {
-            try await producer.send(topic: "t", partition: 0, key: nil, value: bytes("\(index)"), token: UInt64(index))
-        }
+        try await Self.sendNumbers(0..<count, to: producer, partition: 0)
         // Until a sixth batch was sent, or the producer waits for nothing but the held answer.
         try await waitUntil("the producer waits for the held answer") {
             if await cluster.totalProduceRequests > 5 { return true }
@@ -57,11 +73,8 @@ struct ProducerSequenceWindowTests {
         let cluster = ProducerTestCluster(topics: ["t": [0, 0]])
         await cluster.holdResponse(ofRequest: 1)
         let log = ProducerReportLog()
-        let producer = try KafkaProducer(
-            transport: cluster, configuration: ProducerSenderTests.configuration(), onDelivery: log.append)
-        for index in 0..<3 {
-            try await producer.send(topic: "t", partition: 1, key: nil, value: bytes("\(index)"), token: UInt64(index))
-        }
+        let producer = try Self.smallBatchProducer(cluster, log: log)
+        try await Self.sendNumbers(0..<3, to: producer, partition: 1)
         try await waitUntil("partition 1's batch was stored and its answer held") { await cluster.isHoldingResponse }
         await cluster.inject([.invalidRecord])
         await #expect {
@@ -93,16 +106,9 @@ struct ProducerSequenceWindowTests {
         let cluster = ProducerTestCluster(topics: ["t": [0]])
         await cluster.stall()
         let log = ProducerReportLog()
-        let producer = try KafkaProducer(
-            transport: cluster,
-            configuration: ProducerSenderTests.configuration {
-                $0.maxBatchBytes = 300
-                $0.deliveryTimeout = .seconds(5)
-            }, onDelivery: log.append)
+        let producer = try Self.smallBatchProducer(cluster, log: log, deliveryTimeout: .seconds(5))
         let count = 200  // about 8 batches
-        for index in 0..<count {
-            try await producer.send(topic: "t", partition: 0, key: nil, value: bytes("\(index)"), token: UInt64(index))
-        }
+        try await Self.sendNumbers(0..<count, to: producer, partition: 0)
         try await waitUntil("five batches wait at the stalled broker") { await cluster.totalProduceRequests == 5 }
         await cluster.inject([.invalidRecord])
         await cluster.loseResponses(ofRequests: [3])
@@ -126,16 +132,9 @@ struct ProducerSequenceWindowTests {
         let cluster = ProducerTestCluster(topics: ["t": [0]])
         await cluster.inject(Array(repeating: .notEnoughReplicas, count: 10_000))
         let log = ProducerReportLog()
-        let producer = try KafkaProducer(
-            transport: cluster,
-            configuration: ProducerSenderTests.configuration {
-                $0.maxBatchBytes = 300
-                $0.deliveryTimeout = .milliseconds(300)
-            }, onDelivery: log.append)
+        let producer = try Self.smallBatchProducer(cluster, log: log, deliveryTimeout: .milliseconds(300))
         let count = 100  // 4 batches
-        for index in 0..<count {
-            try await producer.send(topic: "t", partition: 0, key: nil, value: bytes("\(index)"), token: UInt64(index))
-        }
+        try await Self.sendNumbers(0..<count, to: producer, partition: 0)
         try await waitUntil("every record is reported") { log.reports.flatMap(\.tokens).count >= count }
         let reported = log.reports.flatMap(\.tokens).map(Int.init)
         // A double report leaves the producer unable to flush: stop here rather than hang.
