@@ -104,13 +104,14 @@ struct ProducerSenderTests {
             if index == 1000 { await cluster.dropResponses(2) }
         }
         await producer.flush()
+        let requests = await cluster.requestLog.joined(separator: "\n")
         for partition: Int32 in [0, 1] {
             let stored = await cluster.log("t", partition).map { Int(String(decoding: $0.value ?? [], as: UTF8.self)) ?? -1 }
             let expected = Array(stride(from: Int(partition), to: 2000, by: 2))
             let producerIds = await cluster.initProducerIdRequests
             let firstDifference = zip(stored, expected).enumerated().first { $0.element.0 != $0.element.1 }?.offset
             #expect(stored.count == expected.count && firstDifference == nil,
-                    "partition \(partition): \(stored.count) records, first difference at \(String(describing: firstDifference)); failed \(log.failedTokens.count), producer ids \(producerIds)")
+                    "partition \(partition): \(stored.count) records, first difference at \(String(describing: firstDifference)); failed \(log.failedTokens.count), producer ids \(producerIds); requests:\n\(requests)")
             // Reports of one partition come in send order.
             let reported = log.reports.filter { $0.partition == partition }.flatMap(\.tokens).map(Int.init)
             #expect(reported == expected, "reports of partition \(partition) out of order")

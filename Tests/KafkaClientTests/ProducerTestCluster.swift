@@ -4,7 +4,8 @@ import NIOCore
 
 /// A scripted in-process cluster for producer tests: partitions led by chosen nodes, a broker-side
 /// idempotence check (the last five batches per producer and partition, as Kafka's
-/// `ProducerStateEntry`; a producer new to a partition must start at sequence 0), and faults to inject: lost responses, error codes, a stalled broker.
+/// `ProducerStateEntry`; a producer new to a partition must start at sequence 0), and faults to inject: lost responses
+/// (at once or held back until released), error codes, a stalled broker. Every Produce request is logged.
 actor ProducerTestCluster: ProducerTransport {
     struct StoredRecord: Equatable, Sendable {
         var key: [UInt8]?
@@ -41,6 +42,14 @@ actor ProducerTestCluster: ProducerTransport {
 
     /// The next N Produce requests are applied, but their responses are lost (a transport error).
     var responsesToDrop = 0
+    /// Produce requests (numbered from 1 in arrival order) applied whose responses are lost.
+    private var requestsToLose: Set<Int> = []
+    /// The request whose lost response is reported only at `releaseHeldResponse()` (a slow timeout).
+    private var requestToHold: Int?
+    private var heldResponse: CheckedContinuation<Void, Never>?
+    private var heldResponseReleased = false
+    /// One line per Produce request and partition: number, node, producer, sequences, answer.
+    private(set) var requestLog: [String] = []
     /// Codes to answer instead of appending, consumed one per partition answer.
     var injectedCodes: [KafkaErrorCode] = []
     /// While true, Produce requests wait.
@@ -55,6 +64,21 @@ actor ProducerTestCluster: ProducerTransport {
     }
 
     func dropResponses(_ count: Int) { responsesToDrop = count }
+    /// The responses of these Produce requests (numbered from 1 in arrival order) are lost.
+    func loseResponses(ofRequests numbers: Set<Int>) { requestsToLose.formUnion(numbers) }
+    /// Request `number` is applied and its response lost, but the loss is reported only when
+    /// `releaseHeldResponse()` is called: meanwhile other requests are answered.
+    func holdResponse(ofRequest number: Int) {
+        requestToHold = number
+        requestsToLose.insert(number)
+    }
+    func releaseHeldResponse() {
+        heldResponseReleased = true
+        heldResponse?.resume()
+        heldResponse = nil
+    }
+    /// Whether the held request arrived and is waiting for `releaseHeldResponse()`.
+    var isHoldingResponse: Bool { heldResponse != nil }
     func inject(_ codes: [KafkaErrorCode]) { injectedCodes += codes }
     func moveLeader(topic: String, partition: Int32, to node: Int32) { leaders[topic]?[Int(partition)] = node }
     func stall() { stalled = true }
@@ -83,6 +107,7 @@ actor ProducerTestCluster: ProducerTransport {
 
     func produce(_ request: ProduceRequest, toNode node: Int32) async throws(KafkaProducerError) -> ProduceResponse? {
         produceRequests[node, default: 0] += 1
+        let number = totalProduceRequests
         while stalled {
             await withCheckedContinuation { stallWaiters.append($0) }
         }
@@ -90,21 +115,46 @@ actor ProducerTestCluster: ProducerTransport {
         for topicData in request.topicData {
             var topicResponse = ProduceResponse.TopicProduceResponse(name: topicData.name)
             for partitionData in topicData.partitionData {
+                let records = partitionData.records ?? ByteBuffer()
+                let duplicatesBefore = duplicatesDropped
                 let (code, offset) = apply(topic: topicData.name, partition: partitionData.index, node: node,
-                                           records: partitionData.records ?? ByteBuffer())
+                                           records: records)
+                logRequest(number, node: node, topic: topicData.name, partition: partitionData.index, records: records,
+                           code: code, offset: offset, duplicate: duplicatesDropped > duplicatesBefore)
                 topicResponse.partitionResponses.append(
                     .init(index: partitionData.index, errorCode: code.rawValue, baseOffset: offset))
             }
             response.responses.append(topicResponse)
         }
-        if responsesToDrop > 0 {
+        var lost = requestsToLose.remove(number) != nil
+        if !lost && responsesToDrop > 0 {
             responsesToDrop -= 1
+            lost = true
+        }
+        if lost {
+            requestLog.append("#\(number) response lost")
+            if number == requestToHold && !heldResponseReleased {
+                await withCheckedContinuation { heldResponse = $0 }
+                requestLog.append("#\(number) lost response reported")
+            }
             throw KafkaProducerError(.transport, "test cluster: response from node \(node) lost")
         }
         return request.acks == 0 ? nil : response
     }
 
     nonisolated func shutdown() async {}
+
+    private func logRequest(
+        _ number: Int, node: Int32, topic: String, partition: Int32, records: ByteBuffer, code: KafkaErrorCode,
+        offset: Int64, duplicate: Bool
+    ) {
+        var line = "#\(number) node \(node) \(topic)-\(partition)"
+        if let header = try? RecordBatchHeader(from: records) {
+            line += " producer \(header.producerId) epoch \(header.producerEpoch) sequences \(header.baseSequence)"
+            line += "+\(header.lastOffsetDelta)"
+        }
+        requestLog.append(line + " → \(code.name) offset \(offset)" + (duplicate ? " (duplicate, not stored)" : ""))
+    }
 
     private func apply(topic: String, partition: Int32, node: Int32, records: ByteBuffer) -> (KafkaErrorCode, Int64) {
         guard let topicLeaders = leaders[topic], Int(partition) < topicLeaders.count else {

@@ -32,6 +32,10 @@ final class ProducerBatch: @unchecked Sendable {
     var attempts = 0
     /// Not to be re-sent before this instant.
     var retryAfter: ContinuousClock.Instant?
+    /// An attempt ended without telling whether the broker stored the batch (response lost, request
+    /// timed out after the append): it is re-sent in the same epoch, where the broker recognises a
+    /// stored copy, before the producer may move to a new one.
+    var mayBeStored = false
     /// The last retriable error, reported if the delivery timeout expires.
     var lastError: KafkaProducerError?
     /// Where the batch is in its life.
@@ -92,6 +96,7 @@ final class ProducerBatch: @unchecked Sendable {
     func restamp(identity: ProducerIdentity, baseSequence: Int32) {
         self.identity = identity
         self.baseSequence = baseSequence
+        mayBeStored = false
         guard var buffer = encoded else { return }
         encoded = nil  // keep the storage unique while patching
         let start = buffer.readerIndex

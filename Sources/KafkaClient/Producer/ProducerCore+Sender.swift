@@ -15,14 +15,15 @@ extension ProducerCore {
         func wake(at instant: ContinuousClock.Instant) {
             if instant > now { work.nextWake = min(work.nextWake ?? instant, instant) }
         }
-        if needsIdentity && totalRequestsInFlight == 0 && !initializingIdentity {
-            initializingIdentity = true
-            work.initProducerId = true
-        }
         let flushing = !flushWaiters.isEmpty || closed
         let maxPerPartition = configuration.idempotent ? 5 : configuration.maxInFlightRequestsPerBroker
         var planned: [Int32: [ProducerBatch]] = [:]
+        /// Expired before they were sent.
         var expired: [(ProducerBatch, KafkaProducerError)] = []
+        /// Expired while waiting for a re-send (their outcome is set).
+        var expiredSent: [ProducerBatch] = []
+        /// Batches that may be stored although unacknowledged wait for a re-send before a new epoch.
+        var unresolvedBeforeNewEpoch = false
         for slot in topics.indices {
             let topic = topics.keys[slot]
             // Route refresh after leader errors, rate limited.
@@ -53,13 +54,21 @@ extension ProducerCore {
                         expired.append((batch, timeoutError(batch, timeout)))
                     }
                     for batch in queue.outstanding where batch.phase == .retry && batch.createdAt + timeout <= now {
-                        batch.phase = .done  // not re-sent; finished below
-                        expired.append((batch, timeoutError(batch, timeout)))
+                        // Not re-sent; reported below, with the partition's other finished batches in order.
+                        batch.phase = .done
+                        batch.outcome = .failure(timeoutError(batch, timeout))
+                        expiredSent.append(batch)
                     }
                     if queue.hasReady { wake(at: queue.ready[queue.readyHead].createdAt + timeout) }
                     topics.values[slot].partitions[index] = queue
                 }
-                if needsIdentity { continue }
+                if needsIdentity {
+                    // A new epoch starts sequences at 0, so a batch re-sent in it is never taken for a
+                    // duplicate: a batch the broker may have stored is re-sent in the current epoch first
+                    // (with the partition's batches before it, in sequence order) until its fate is known.
+                    guard topics.values[slot].partitions[index].hasRetryThatMayBeStored else { continue }
+                    unresolvedBeforeNewEpoch = true
+                }
                 let route = topics.values[slot].route
                 guard index < route.leaders.count, route.leaders[index] >= 0 else {
                     if topics.values[slot].partitions[index].hasReady
@@ -73,8 +82,8 @@ extension ProducerCore {
                 let leader = route.leaders[index]
                 guard (requestsInFlight[leader] ?? 0) < configuration.maxInFlightRequestsPerBroker else { continue }
                 if let batch = nextBatch(
-                    in: &topics.values[slot].partitions[index], now: now, maxInFlight: maxPerPartition,
-                    idempotent: configuration.idempotent, wake: wake)
+                    in: &topics.values[slot].partitions[index], now: now, maxOutstanding: maxPerPartition,
+                    idempotent: configuration.idempotent, retriesOnly: needsIdentity, wake: wake)
                 {
                     batch.phase = .inFlight
                     batch.attempts += 1
@@ -87,10 +96,16 @@ extension ProducerCore {
             totalRequestsInFlight += 1
             work.requests.append(ProducerRequestPlan(node: node, batches: batches))
         }
-        for (batch, error) in expired {
-            if batch.baseSequence >= 0 { needsIdentity = configuration.idempotent }
-            finish(batch, .failure(error))
+        if needsIdentity && totalRequestsInFlight == 0 && !initializingIdentity && !unresolvedBeforeNewEpoch {
+            initializingIdentity = true
+            work.initProducerId = true
         }
+        for batch in expiredSent {
+            // Its sequences are lost: later batches need a new epoch.
+            needsIdentity = configuration.idempotent
+            reportFinishedHead(topic: batch.topic, partition: batch.partition)
+        }
+        for (batch, error) in expired { finish(batch, .failure(error)) }
         return work
     }
 
@@ -104,10 +119,18 @@ extension ProducerCore {
 
     /// The batch of a partition to send now: the first batch to retry (alone, once nothing of the
     /// partition is in flight, so the broker sees the sequences in order), else the oldest ready
-    /// batch with its sequence assigned.
+    /// batch with its sequence assigned, while fewer than `maxOutstanding` batches are outstanding
+    /// (and new batches are wanted: not `retriesOnly`).
+    ///
+    /// Outstanding, not only in flight: answers are applied as they arrive, not in request order, so
+    /// later batches can be answered while an earlier one's fate is still unknown (its response lost
+    /// or late). The broker recognises a re-sent batch as a duplicate only among the last five it
+    /// stored for the producer and partition; counting every batch sent since the oldest unreported
+    /// one keeps that one in the window. Otherwise its re-send is rejected as out of order although
+    /// it was stored.
     private func nextBatch(
-        in queue: inout PartitionQueue, now: ContinuousClock.Instant, maxInFlight: Int, idempotent: Bool,
-        wake: (ContinuousClock.Instant) -> Void
+        in queue: inout PartitionQueue, now: ContinuousClock.Instant, maxOutstanding: Int, idempotent: Bool,
+        retriesOnly: Bool, wake: (ContinuousClock.Instant) -> Void
     ) -> ProducerBatch? {
         if let retry = queue.outstanding.first(where: { $0.phase == .retry }) {
             guard queue.inFlightCount == 0 else { return nil }
@@ -117,7 +140,7 @@ extension ProducerCore {
             }
             return retry
         }
-        guard queue.hasReady, queue.inFlightCount < maxInFlight else { return nil }
+        guard !retriesOnly, queue.hasReady, queue.outstanding.count < maxOutstanding else { return nil }
         let batch = queue.popReady()
         if idempotent, let identity {
             batch.identity = identity
@@ -145,6 +168,7 @@ extension ProducerCore {
             let answer = response.responses.first { $0.name == batch.topic }?
                 .partitionResponses.first { $0.index == batch.partition }
             guard let answer else {
+                batch.mayBeStored = true
                 retry(
                     batch,
                     KafkaProducerError(
@@ -169,6 +193,7 @@ extension ProducerCore {
             finish(batch, .success(baseOffset))
         case .outOfOrderSequenceNumber, .unknownProducerId, .invalidProducerEpoch:
             let error = KafkaProducerError(.producerFenced(code), "\(place): \(code.name): \(detail)")
+            markNotStored(from: batch)
             if needsIdentity || batch.identity != identity || hasUnresolvedBatch(before: batch) {
                 // An earlier batch of the partition failed or the producer is re-initialising: this
                 // one is re-sent after it, in sequence order.
@@ -187,6 +212,8 @@ extension ProducerCore {
             let error = KafkaProducerError(
                 code.isRetriable ? .transport : .broker(code), "\(place): \(code.name): \(detail)")
             if code.isRetriable {
+                // These answers come after the leader appended the batch (replication fell short).
+                if code == .requestTimedOut || code == .notEnoughReplicasAfterAppend { batch.mayBeStored = true }
                 let leaderMoved = [KafkaErrorCode.notLeaderOrFollower, .unknownTopicOrPartition, .leaderNotAvailable]
                     .contains(code)
                 retry(batch, error, refresh: leaderMoved, now: now, configuration: configuration)
@@ -207,9 +234,22 @@ extension ProducerCore {
                 if batch.baseSequence >= 0 { needsIdentity = true }
                 finish(batch, .failure(failure))
             } else {
+                // Written, maybe applied: the answer is lost.
+                batch.mayBeStored = true
                 retry(batch, failure, refresh: true, now: now, configuration: configuration)
             }
         }
+    }
+
+    /// After a fenced answer for `batch`: the broker holds neither it nor any later batch of its partition in
+    /// this epoch (it stores sequences without gaps, and answers a stored batch as a duplicate while it is among
+    /// the last five), or the epoch cannot be used any more. Either way none of them is re-sent in this epoch.
+    private func markNotStored(from batch: ProducerBatch) {
+        batch.mayBeStored = false
+        guard let queue = topics[batch.topic]?.partitions[Int(batch.partition)],
+            let position = queue.outstanding.firstIndex(where: { $0 === batch })
+        else { return }
+        for later in queue.outstanding[position...] { later.mayBeStored = false }
     }
 
     private func requestDone(node: Int32) {

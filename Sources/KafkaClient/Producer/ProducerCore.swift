@@ -224,13 +224,20 @@ final class ProducerCore: @unchecked Sendable {
     func finish(_ batch: ProducerBatch, _ outcome: Result<Int64, KafkaProducerError>) {
         batch.phase = .done
         batch.outcome = outcome
-        let index = Int(batch.partition)
-        guard let slot = topics.index(forKey: batch.topic),
-            topics.values[slot].partitions[index].outstanding.contains(where: { $0 === batch })
+        guard let queue = topics[batch.topic]?.partitions[Int(batch.partition)],
+            queue.outstanding.contains(where: { $0 === batch })
         else {
             // Failed before it was ever sent (no sequence): reported at once.
             return report(batch)
         }
+        reportFinishedHead(topic: batch.topic, partition: batch.partition)
+    }
+
+    /// Reports the finished batches at the head of the partition's outstanding list, in send order,
+    /// and removes them (each is reported once).
+    func reportFinishedHead(topic: String, partition: Int32) {
+        let index = Int(partition)
+        guard let slot = topics.index(forKey: topic), index < topics.values[slot].partitions.count else { return }
         var reported = 0
         while reported < topics.values[slot].partitions[index].outstanding.count,
             topics.values[slot].partitions[index].outstanding[reported].phase == .done

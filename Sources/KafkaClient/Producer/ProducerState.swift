@@ -40,6 +40,9 @@ struct PartitionQueue {
     }
 
     var inFlightCount: Int { outstanding.reduce(0) { $0 + ($1.phase == .inFlight ? 1 : 0) } }
+
+    /// Whether a batch waiting for a re-send may already be stored by the broker.
+    var hasRetryThatMayBeStored: Bool { outstanding.contains { $0.phase == .retry && $0.mayBeStored } }
 }
 
 /// Per-topic state: its route, partition queues and sticky partition.
