@@ -37,6 +37,8 @@ let package = Package(
 
         // CRC-32C (Castagnoli): SSE4.2 / ARMv8 CRC instructions with a slicing-by-8 fallback.
         .target(name: "CCRC32C", exclude: ["gen-crc32c-tables.py"]),
+        // A software prefetch hint for the record loop (header-only; Swift has no prefetch intrinsic).
+        .target(name: "CPrefetch"),
 
         // Codecs over the C libraries.
         .target(
@@ -53,6 +55,7 @@ let package = Package(
             dependencies: [
                 "Compression",
                 "CCRC32C",
+                "CPrefetch",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: hotPathSwiftSettings
