@@ -157,15 +157,20 @@ let package = Package(
                 "CAgentSystem",
                 .product(name: "Logging", package: "swift-log"),
             ],
+            exclude: ["tributary-agent.order"],
             swiftSettings: swiftSettings,
             // Idle RSS (docs/PERFORMANCE.md, issue 5): the Swift runtime linked in (only the pages used are touched,
             // not every relocated page of libswiftCore & co.); no exported dynamic symbols (-static-stdlib adds
             // --export-dynamic: 1.4 MB of .dynstr/.dynsym the loader reads); lld with packed relative
-            // relocations (DT_RELR, glibc >= 2.36: 10 KB instead of 1.1 MB of .rela.dyn).
+            // relocations (DT_RELR, glibc >= 2.36: 10 KB instead of 1.1 MB of .rela.dyn); the functions run at
+            // start and while tailing placed together (tributary-agent.order, made by
+            // Benchmarks/agent-symbol-order.sh), so they fault in few 64 KB windows of the binary.
             linkerSettings: [
                 .unsafeFlags([
                     "-static-stdlib", "-use-ld=lld", "-Xlinker", "--no-export-dynamic",
                     "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
+                    "-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/Sources/tributary-agent/tributary-agent.order",
+                    "-Xlinker", "--no-warn-symbol-ordering",
                 ])
             ]
         ),

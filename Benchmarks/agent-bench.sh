@@ -3,7 +3,7 @@
 # with `kcat -P -l -z lz4` on the same file and broker, in one run; then the agent tailing many files at a
 # low rate, and idle.
 #
-#   Benchmarks/agent-bench.sh [--size 1G | --quick] [--files 1000] [--seconds 30] [--tail-only] [--keep]
+#   Benchmarks/agent-bench.sh [--size 1G | --quick] [--files 1000] [--seconds 30] [--prefill 0] [--tail-only] [--agent PATH] [--keep]
 #
 # * builds `tributary` and `tributary-agent` in release mode;
 # * generates Benchmarks/data/corpus-<size>.log if missing (../shared/tools/gen-corpus, seed 1);
@@ -18,7 +18,9 @@
 # * (c) tailing: --files files, one line a second each for --seconds seconds (python3 writer), agent RSS
 #       sampled every second; then idle (no writes) for 10 s; records counted; the idle agent's resident
 #       memory per mapping from /proc/PID/smaps (binary, each shared library, anonymous). --tail-only runs
-#       only (c) (no corpus, no kcat); --files 0 measures the idle agent with nothing to tail.
+#       only (c) (no corpus, no kcat); --files 0 measures the idle agent with nothing to tail; --prefill N
+#       writes N lines into each file before the agent starts (read at once at start, start_at: beginning);
+#       --agent PATH measures that tributary-agent binary instead of the one built here (A/B comparisons).
 # Prints a Markdown table; the targets (faster than kcat with less CPU per GB, peak RSS < 32 MB shipping,
 # < 16 MB idle with 1,000 files) are reported, not enforced. Exit 1 on incomplete delivery.
 set -euo pipefail
@@ -28,6 +30,8 @@ files=1000
 seconds=30
 keep=0
 tail_only=0
+prefill=0
+agent_binary=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --size) size="$2"; shift 2 ;;
@@ -36,7 +40,9 @@ while [ $# -gt 0 ]; do
         --seconds) seconds="$2"; shift 2 ;;
         --keep) keep=1; shift ;;
         --tail-only) tail_only=1; shift ;;
-        -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+        --prefill) prefill="$2"; shift 2 ;;
+        --agent) agent_binary="$2"; shift 2 ;;
+        -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
         *) echo "agent-bench: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -64,7 +70,7 @@ trap cleanup EXIT
 
 echo "== build (release)" >&2
 bench_build tributary tributary-agent
-agent="$bindir/tributary-agent"
+agent="${agent_binary:-$bindir/tributary-agent}"
 if [ "$tail_only" = 0 ]; then
 corpus="$(cd "$(dirname "$(bench_corpus "$size")")" && pwd)/corpus-$size.log"
 bytes=$(stat -c %s "$corpus")
@@ -74,20 +80,6 @@ fi
 echo "== starting broker" >&2
 bench_start_broker
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-
-# agent_config FILE TOPIC GLOB: a config shipping GLOB from the beginning to TOPIC, positions in FILE's dir.
-agent_config() {
-    mkdir -p "$(dirname "$1")/state"
-    cat > "$1" <<YAML
-brokers: ["$bootstrap"]
-state_dir: $(dirname "$1")/state
-compression: lz4
-linger: 5ms
-batch_bytes: 1000000
-inputs:
-  - { type: file, topic: $2, paths: ["$3"], start_at: beginning }
-YAML
-}
 
 if [ "$tail_only" = 0 ]; then
 # (a) kcat
@@ -105,7 +97,7 @@ k_load=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # (b) the agent
 echo "== tributary-agent over the same file" >&2
-agent_config "$work/ship/agent.yaml" bench-agent "$corpus"
+bench_agent_config "$work/ship/agent.yaml" bench-agent "$corpus"
 positions="$work/ship/state/files-bench-agent.json"
 offset() { python3 -c 'import json,sys; print(max([s["offset"] for s in json.load(open(sys.argv[1]))["streams"]] or [0]))' "$positions" 2>/dev/null || echo 0; }
 stored() { kcat -Q -b "$bootstrap" -t bench-agent:0:-1 2>/dev/null | sed -n 's/^bench-agent \[0\] offset \([0-9]*\)$/\1/p' | grep . || echo 0; }
@@ -133,26 +125,11 @@ fi
 
 # (c) tailing many files at a low rate, then idle
 echo "== tributary-agent tailing $files files, 1 line/s each for $seconds s" >&2
-mkdir -p "$work/tail/logs"
-python3 - "$work/tail/logs" "$files" <<'PY'
-import os, sys
-for i in range(int(sys.argv[2])):
-    open(os.path.join(sys.argv[1], f"app-{i:05d}.log"), "w").close()
-PY
-agent_config "$work/tail/agent.yaml" bench-tail "$work/tail/logs/*.log"
+bench_make_log_files "$work/tail/logs" "$files" "$prefill"
+bench_agent_config "$work/tail/agent.yaml" bench-tail "$work/tail/logs/*.log"
 "$agent" --config "$work/tail/agent.yaml" 2> "$work/tail/agent.log" &
 agent_pid=$!
-python3 - "$work/tail/logs" "$files" "$seconds" <<'PY' &
-import os, sys, time
-directory, files, seconds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-sample = "2026-11-25T18:00:00 app[1234]: request handled in 12 ms status=200 path=/api/v1/items user=42 trace=%08d"
-start = time.monotonic()
-for second in range(seconds):
-    for i in range(files):
-        with open(os.path.join(directory, f"app-{i:05d}.log"), "a") as f:
-            f.write(sample % (second * files + i) + "\n")
-    time.sleep(max(0.0, start + second + 1 - time.monotonic()))
-PY
+bench_append_lines "$work/tail/logs" "$files" "$seconds" &
 writer_pid=$!
 t_cpu0=$(bench_cpu_seconds "$agent_pid")
 t_rss_max=0
@@ -179,7 +156,7 @@ smaps=$(awk '/^[0-9a-f]+-[0-9a-f]+ /{ name = ($6 == "" ? "[anonymous]" : $6) }
              END { for (n in rss) if (rss[n] > 0) printf "%d %s\n", rss[n], n }' "/proc/$agent_pid/smaps" | sort -rn)
 bench_stop "$agent_pid"; agent_pid=""
 t_count=$(bench_count bench-tail)
-t_expected=$((files * seconds))
+t_expected=$((files * (seconds + prefill)))
 
 mbps() { echo "$bytes / 1000000 / $1" | bc -l; }
 per_gb() { echo "$1 * 1000000000 / $bytes" | bc -l; }
@@ -195,7 +172,8 @@ else
 printf '\nload before: %s, after: %s\n' "$load_before" "$(cut -d' ' -f1-3 /proc/loadavg)"
 fi
 printf '\n| agent, %s files | RSS max MB | CPU s | records |\n|---|---:|---:|---:|\n' "$files"
-printf '| tailing, 1 line/s per file, %s s | %.1f | %.2f | %s of %s |\n' "$seconds" "$(echo "$t_rss_max / 1024" | bc -l)" "$t_cpu" "$t_count" "$t_expected"
+prefilled=""; [ "$prefill" = 0 ] || prefilled="$prefill lines at start + "
+printf '| tailing, %s1 line/s per file, %s s | %.1f | %.2f | %s of %s |\n' "$prefilled" "$seconds" "$(echo "$t_rss_max / 1024" | bc -l)" "$t_cpu" "$t_count" "$t_expected"
 printf '| idle 10 s after (%s descriptors open) | %.1f (now %.1f, VmHWM %.1f) | %.2f | |\n' "$open_fds" \
     "$(echo "$i_rss_max / 1024" | bc -l)" "$(echo "$i_rss / 1024" | bc -l)" "$(echo "$t_hwm / 1024" | bc -l)" "$i_cpu"
 printf '\nIdle agent resident memory by mapping (/proc/PID/smaps Rss, %s threads):\n\n| mapping | MB |\n|---|---:|\n' "$threads"

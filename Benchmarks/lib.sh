@@ -60,3 +60,46 @@ bench_status_kib() {
 bench_count() {
     kcat -C -b "$bootstrap" -t "$1" -o beginning -e -q -f 'x\n' | wc -l
 }
+
+# bench_agent_config FILE TOPIC GLOB: an agent config shipping GLOB from the beginning to TOPIC on $bootstrap
+# (lz4, linger 5ms, batch_bytes 1000000), positions in FILE's directory/state.
+bench_agent_config() {
+    mkdir -p "$(dirname "$1")/state"
+    cat > "$1" <<YAML
+brokers: ["$bootstrap"]
+state_dir: $(dirname "$1")/state
+compression: lz4
+linger: 5ms
+batch_bytes: 1000000
+inputs:
+  - { type: file, topic: $2, paths: ["$3"], start_at: beginning }
+YAML
+}
+
+# bench_make_log_files DIR COUNT LINES: creates DIR/app-00000.log ... with LINES ~110-byte lines each.
+bench_make_log_files() {
+    mkdir -p "$1"
+    python3 - "$1" "$2" "$3" <<'PY'
+import os, sys
+sample = "2026-11-25T17:59:00 app[1234]: request handled in 12 ms status=200 path=/api/v1/items user=42 trace=%08d"
+for i in range(int(sys.argv[2])):
+    with open(os.path.join(sys.argv[1], f"app-{i:05d}.log"), "w") as f:
+        f.writelines(sample % (n * 100000 + i) + "\n" for n in range(int(sys.argv[3])))
+PY
+}
+
+# bench_append_lines DIR COUNT SECONDS: appends one ~110-byte line a second to each of the COUNT files of
+# bench_make_log_files for SECONDS seconds.
+bench_append_lines() {
+    python3 - "$1" "$2" "$3" <<'PY'
+import os, sys, time
+directory, files, seconds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+sample = "2026-11-25T18:00:00 app[1234]: request handled in 12 ms status=200 path=/api/v1/items user=42 trace=%08d"
+start = time.monotonic()
+for second in range(seconds):
+    for i in range(files):
+        with open(os.path.join(directory, f"app-{i:05d}.log"), "a") as f:
+            f.write(sample % (second * files + i) + "\n")
+    time.sleep(max(0.0, start + second + 1 - time.monotonic()))
+PY
+}
