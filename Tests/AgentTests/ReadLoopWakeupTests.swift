@@ -40,4 +40,20 @@ struct ReadLoopWakeupTests {
         let woken = await clock.measure { await wakeup.wait(timeout: .seconds(30)) }
         #expect(woken < .seconds(5), "took \(woken)")
     }
+
+    @Test func drainingHandsOverEveryAcknowledgementOnceInOrder() {
+        let inbox = AcknowledgementInbox()
+        var taken: [AckToken] = []
+        inbox.drain(into: &taken)
+        #expect(taken.isEmpty)
+        for round in 0..<3 {
+            let tokens = (0..<(100 * (round + 1))).map { AckToken(input: 0, slot: round, sequence: UInt64($0), bytes: 1) }
+            inbox.acknowledge(tokens.prefix(10))
+            inbox.acknowledge(tokens.dropFirst(10))
+            inbox.drain(into: &taken)
+            #expect(taken == tokens, "round \(round)")
+            inbox.drain(into: &taken)
+            #expect(taken.isEmpty, "nothing twice")
+        }
+    }
 }

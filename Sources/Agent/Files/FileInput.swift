@@ -68,6 +68,8 @@ public final class FileInput {
     /// Matched files without a stream left alone when last seen, empty or maybe an unfinished copy (see
     /// `consider`): a write to one of them makes it considered again.
     private var undecidedPaths = Set<String>()
+    /// Acknowledgements taken from the inbox (storage reused: see `AcknowledgementInbox.drain(into:)`).
+    private var drained: [AckToken] = []
     private var rescanRequested = true
     private var nextRescan: ContinuousClock.Instant?
     private var positionsDirty = false
@@ -247,7 +249,8 @@ public final class FileInput {
     }
 
     private func takeAcknowledgements() {
-        for token in acknowledgements.drain() where token.input == inputIndex {
+        acknowledgements.drain(into: &drained)
+        for token in drained where token.input == inputIndex {
             guard let stream = streams[token.slot], stream.acks.acknowledge(token.sequence) else { continue }
             inFlightBytes -= token.bytes
             statistics.linesAcknowledged += 1

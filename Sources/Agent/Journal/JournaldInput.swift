@@ -71,6 +71,8 @@ public final class JournaldInput {
     /// The batch being sent and the index of its next entry to send.
     private var current: (shared: SharedJournalBatch, next: Int)?
     private var lastSave: ContinuousClock.Instant?
+    /// Acknowledgements taken from the inbox (storage reused: see `AcknowledgementInbox.drain(into:)`).
+    private var drained: [AckToken] = []
 
     /// Builds the input and starts its reader thread. `libraryName` overrides `libsystemd.so.0` (by default from
     /// the `TRIBUTARY_AGENT_LIBSYSTEMD` environment variable); when it cannot be loaded the input logs why once and
@@ -292,7 +294,8 @@ public final class JournaldInput {
     }
 
     private func takeAcknowledgements() {
-        for token in acknowledgements.drain() where token.input == inputIndex {
+        acknowledgements.drain(into: &drained)
+        for token in drained where token.input == inputIndex {
             guard tracker.acknowledge(token.sequence) else { continue }
             inFlightBytes -= token.bytes
             // A cut message counts as one entry, with its bytes, on its last piece.

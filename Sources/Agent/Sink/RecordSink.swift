@@ -43,10 +43,13 @@ public final class AcknowledgementInbox: Sendable {
         wakeup?.signal()
     }
 
-    func drain() -> [AckToken] {
+    /// Moves the acknowledgements received so far into `taken` (emptied first), swapping storage with the inbox:
+    /// with one buffer kept by the caller, draining allocates nothing.
+    func drain(into taken: inout [AckToken]) {
+        taken.removeAll(keepingCapacity: true)
         tokens.withLockedValue { pending in
-            defer { pending.removeAll(keepingCapacity: true) }
-            return pending
+            guard !pending.isEmpty else { return }
+            swap(&pending, &taken)
         }
     }
 }
