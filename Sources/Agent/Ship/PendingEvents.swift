@@ -10,6 +10,8 @@ struct PendingEvents {
     private var firstToken: UInt64
     /// Events still held.
     private(set) var count = 0
+    /// Slots whose storage is kept when the ring empties.
+    private static let keptCapacity = 1024
 
     /// An empty ring whose first token will be `firstToken`.
     init(firstToken: UInt64) { self.firstToken = firstToken }
@@ -47,7 +49,8 @@ struct PendingEvents {
             firstToken += 1
         }
         if head == slots.count {
-            slots.removeAll(keepingCapacity: true)
+            // Everything acknowledged: keep a small array's storage, free a burst's (it stays resident otherwise).
+            slots.removeAll(keepingCapacity: slots.capacity <= Self.keptCapacity)
             head = 0
         } else if head >= 4096, head * 2 >= slots.count {
             slots.removeFirst(head)
