@@ -13,7 +13,8 @@ import SystemdJournal
 public final class JournaldInput {
     /// Counters since start (for metrics and tests); the names match `FileInput.Statistics`.
     public struct Statistics: Sendable, Equatable {
-        /// Entries sent to the sink.
+        /// Events sent to the sink: one per entry, one per piece of a `MESSAGE` longer than `max_line_bytes` (as
+        /// files count the pieces of a long line).
         public var linesSent = 0
         /// `MESSAGE` bytes sent.
         public var bytesRead = 0
@@ -266,7 +267,6 @@ public final class JournaldInput {
         let truncated = bytes > pieceBytes
         let ordinal = tracker.sentCount
         lastSent = (shared, index)
-        statistics.linesSent += 1
         statistics.bytesRead += bytes
         outcome.bytesRead += bytes
         var pieceOffset = 0
@@ -278,6 +278,7 @@ public final class JournaldInput {
             let cost = length + record.cursor.readableBytes
             let sequence = tracker.send(completingEntry: isLast)
             inFlightBytes += cost
+            statistics.linesSent += 1
             outcome.eventsSent += 1
             if truncated { statistics.truncatedPieces += 1 }
             sink.accept(LineEvent(
@@ -286,8 +287,7 @@ public final class JournaldInput {
                 origin: EventOrigin(stream: StreamID(rawValue: 0), offset: ordinal),
                 endOffset: ordinal + 1, truncated: truncated, inputIndex: inputIndex,
                 ackToken: AckToken(
-                    input: inputIndex, slot: 0, sequence: sequence, bytes: cost, sourceBytes: isLast ? bytes : 0,
-                    completesEvent: isLast),
+                    input: inputIndex, slot: 0, sequence: sequence, bytes: cost, sourceBytes: length),
                 journalEntry: JournalEntryReference(shared: shared, index: index, pieceOffset: truncated ? pieceOffset : nil)))
             pieceOffset += length
         } while pieceOffset < bytes
@@ -298,8 +298,6 @@ public final class JournaldInput {
         for token in drained where token.input == inputIndex {
             guard tracker.acknowledge(token.sequence) else { continue }
             inFlightBytes -= token.bytes
-            // A cut message counts as one entry, with its bytes, on its last piece.
-            guard token.completesEvent else { continue }
             statistics.linesAcknowledged += 1
             statistics.bytesAcknowledged += token.sourceBytes
         }

@@ -37,8 +37,6 @@ public struct AckToken: Hashable, Sendable {
     let bytes: Int
     /// Source bytes the event covers (file bytes including terminators), for the acknowledged-bytes counter.
     var sourceBytes = 0
-    /// False for a piece of a journal entry other than its last (the entry is counted once, on the last piece).
-    var completesEvent = true
 }
 
 /// One log event read from a file: the line (or joined lines) and where it came from.
