@@ -570,7 +570,7 @@ public final class FileInput {
     private func read(_ stream: FileStream, now: ContinuousClock.Instant, outcome: inout PollOutcome) {
         guard var size = sizeIfStillTheSameContent(stream, now: now) else { return }
         stream.lastSize = size
-        let readTime = Self.wallMilliseconds()
+        let readTime = LocalSystem.wallClockMilliseconds()
         var budget = 1 << 20
         stream.needsRead = false
         while budget > 0 {
@@ -657,7 +657,7 @@ public final class FileInput {
     /// Ships the held partial line and multiline event of `stream`.
     private func flushHeld(_ stream: FileStream, now: ContinuousClock.Instant) {
         var outcome = PollOutcome()
-        let readTime = Self.wallMilliseconds()
+        let readTime = LocalSystem.wallClockMilliseconds()
         var partial: [SplitLine] = []
         stream.splitter.flushPartial { partial.append($0) }
         for line in partial { emit(line, from: stream, readTime: readTime, now: now, outcome: &outcome) }
@@ -677,7 +677,7 @@ public final class FileInput {
                 // Only when the file stopped growing: re-check its size first.
                 var info = stat()
                 if fstat(stream.fd, &info) == 0, UInt64(info.st_size) == stream.readOffset {
-                    let readTime = Self.wallMilliseconds()
+                    let readTime = LocalSystem.wallClockMilliseconds()
                     var partial: [SplitLine] = []
                     stream.splitter.flushPartial { partial.append($0) }
                     for line in partial { emit(line, from: stream, readTime: readTime, now: now, outcome: &outcome) }
@@ -688,7 +688,7 @@ public final class FileInput {
             if stream.joiner != nil {
                 var joined: [SplitLine] = []
                 stream.joiner?.flushIfDue(now: now) { joined.append($0) }
-                for event in joined { send(event, from: stream, readTime: Self.wallMilliseconds(), outcome: &outcome) }
+                for event in joined { send(event, from: stream, readTime: LocalSystem.wallClockMilliseconds(), outcome: &outcome) }
             }
             if stream.deleted, atEnd, idle >= configuration.partialLineTimeout {
                 detach(stream, reason: "was deleted and read to its end", now: now, mayContinueInCopy: false)
@@ -709,11 +709,5 @@ public final class FileInput {
         return nextSlot
     }
 
-    private static func wallMilliseconds() -> Int64 {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
-    }
-
-    private static func wallSeconds() -> Int64 { wallMilliseconds() / 1000 }
+    private static func wallSeconds() -> Int64 { LocalSystem.wallClockMilliseconds() / 1000 }
 }
