@@ -50,12 +50,10 @@ done
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
 cd "$repo"
-for tool in kcat python3 bc /usr/bin/time; do
-    command -v "$tool" >/dev/null || { echo "agent-bench: $tool is missing" >&2; exit 1; }
-done
-work="$(mktemp -d /tmp/agent-bench.XXXXXX)"
 # shellcheck source=lib.sh
 source "$here/lib.sh"
+bench_require_tools agent-bench kcat python3 bc /usr/bin/time
+work="$(mktemp -d /tmp/agent-bench.XXXXXX)"
 
 broker_pid=""
 agent_pid=""

@@ -4,7 +4,7 @@
 # sample). The linker places these functions first (lld --symbol-ordering-file, Package.swift), so the code an
 # idle or tailing agent has touched sits in few pages instead of being scattered over the binary, where the
 # kernel maps 64 KB around each faulting page (docs/PERFORMANCE.md, issue 5: 1,000 tailed files, binary
-# pages 10.2 -> 7.1 MB).
+# pages 9.9 -> 7.2 MB).
 #
 #   Benchmarks/agent-symbol-order.sh [--files 1000] [--seconds 10]
 #
@@ -30,12 +30,10 @@ done
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
 cd "$repo"
-for tool in valgrind objcopy nm python3; do
-    command -v "$tool" >/dev/null || { echo "agent-symbol-order: $tool is missing" >&2; exit 1; }
-done
-work="$(mktemp -d /tmp/agent-order.XXXXXX)"
 # shellcheck source=lib.sh
 source "$here/lib.sh"
+bench_require_tools agent-symbol-order valgrind objcopy nm python3
+work="$(mktemp -d /tmp/agent-order.XXXXXX)"
 output="Sources/tributary-agent/tributary-agent.order"
 
 broker_pid=""

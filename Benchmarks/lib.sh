@@ -2,6 +2,15 @@
 # loopback port, process CPU and memory from /proc. Expects `repo` (the repository root, the current
 # directory) and `work` (a scratch directory) to be set; sets `bin` (release `tributary`).
 
+# bench_require_tools SCRIPT TOOL...: exits with a message naming the first TOOL that is not installed.
+bench_require_tools() {
+    local script="$1" tool
+    shift
+    for tool in "$@"; do
+        command -v "$tool" >/dev/null || { echo "$script: $tool is missing" >&2; exit 1; }
+    done
+}
+
 # bench_build PRODUCT...: builds the products in release mode; sets bindir and bin.
 bench_build() {
     local product

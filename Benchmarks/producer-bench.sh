@@ -34,13 +34,11 @@ done
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
 cd "$repo"
-for tool in kcat python3 bc /usr/bin/time; do
-    command -v "$tool" >/dev/null || { echo "producer-bench: $tool is missing" >&2; exit 1; }
-done
-
-work="$(mktemp -d /tmp/producer-bench.XXXXXX)"
 # shellcheck source=lib.sh
 source "$here/lib.sh"
+bench_require_tools producer-bench kcat python3 bc /usr/bin/time
+
+work="$(mktemp -d /tmp/producer-bench.XXXXXX)"
 broker_pid=""
 cleanup() {
     bench_stop "$broker_pid"
