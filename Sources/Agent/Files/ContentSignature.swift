@@ -86,24 +86,27 @@ struct CandidateFile {
     mutating func mayBeUnfinishedCopy(of signature: ContentSignature, original: Int32?) -> Bool {
         guard size > 0, size < signature.checkEnd else { return false }
         if signature.headLength > 0, size >= UInt64(signature.headLength) {
-            if headHashes[signature.headLength] == nil {
-                headHashes[signature.headLength] = ContentSignature.hashRange(fd: fd, offset: 0, length: signature.headLength)
-            }
-            return headHashes[signature.headLength] == signature.headHash
+            return headHash(length: signature.headLength) == signature.headHash
         }
-        guard let original, let mine = ContentSignature.hashRange(fd: fd, offset: 0, length: Int(size)) else { return false }
+        guard let original, let mine = headHash(length: Int(size)) else { return false }
         return ContentSignature.hashRange(fd: original, offset: 0, length: Int(size)) == mine
     }
 
     /// Whether the file holds `signature`'s content and at least `offset` bytes.
     mutating func holds(_ signature: ContentSignature, upTo offset: UInt64) -> Bool {
-        guard size >= signature.checkEnd, size >= UInt64(signature.headLength), size >= offset else { return false }
-        if headHashes[signature.headLength] == nil {
-            headHashes[signature.headLength] = ContentSignature.hashRange(fd: fd, offset: 0, length: signature.headLength)
-        }
-        guard headHashes[signature.headLength] == signature.headHash else { return false }
+        guard size >= signature.checkEnd, size >= UInt64(signature.headLength), size >= offset,
+            headHash(length: signature.headLength) == signature.headHash
+        else { return false }
         return ContentSignature.hashRange(
             fd: fd, offset: signature.checkEnd - UInt64(signature.checkLength), length: signature.checkLength)
             == signature.checkHash
+    }
+
+    /// The hash of the file's first `length` bytes, read once per length.
+    private mutating func headHash(length: Int) -> UInt64? {
+        if let known = headHashes[length] { return known }
+        let hash = ContentSignature.hashRange(fd: fd, offset: 0, length: length)
+        headHashes[length] = hash
+        return hash
     }
 }
