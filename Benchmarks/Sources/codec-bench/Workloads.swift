@@ -71,6 +71,9 @@ final class OursWorkload {
     enum DecodePath: String, CaseIterable {
         /// `RecordBatch.forEachRecord`: one pass, borrowed raw views (what hot paths use).
         case visitor = "forEachRecord"
+        /// The same without checking the CRC-32C (librdkafka's default, `check.crcs=false`; bare decompression
+        /// verifies nothing either): what the checksum costs.
+        case visitorUnverified = "forEachRecord, CRC not checked"
         /// `RecordBatch.records()`: validates all, then iterates `Record`s with `ByteBuffer` slices.
         case records = "records()"
         /// Diagnostic floor: the reader (CRC) and decompression into the reused buffer, no record parsing.
@@ -89,11 +92,12 @@ final class OursWorkload {
         var firstBytes = 0
         for fetch in fetches {
             // The visitor checks each batch's CRC-32C itself, while decompressing; the other paths in the reader.
-            var reader = RecordBatchReader(fetch, verifyingChecksums: path != .visitor)
+            var reader = RecordBatchReader(fetch, verifyingChecksums: path == .records || path == .decompressOnly)
             while let batch = try reader.next() {
                 switch path {
-                case .visitor:
-                    records &+= try batch.forEachRecord(verifyingChecksum: true, decompressor: decompressor) { record in
+                case .visitor, .visitorUnverified:
+                    records &+= try batch.forEachRecord(verifyingChecksum: path == .visitor, decompressor: decompressor) {
+                        record in
                         if let value = record.value { valueBytes &+= value.count }
                         return true
                     }
