@@ -80,10 +80,10 @@ final class OursWorkload {
         case decompressOnly = "CRC + decompress only"
     }
 
-    /// Reads every batch of the fetches (CRCs verified) and every record's value length (which depends on
-    /// parsing the record, so nothing can be elided). The visitor does only that, the least a consumer does
-    /// per record (the bare call does no per-record work at all); `records()` also reads each value's first
-    /// byte. Returns the records, value bytes, and the sum of first bytes (`records()` only) for the checksum.
+    /// Reads every batch of the fetches (CRCs verified, except on the unverified visitor path) and every record's
+    /// value length (which depends on parsing the record, so nothing can be elided). The visitor does only that, the
+    /// least a consumer does per record (the bare call does no per-record work at all); `records()` also reads each
+    /// value's first byte. Returns the records, value bytes, and the sum of first bytes (`records()` only) for the checksum.
     static func decode(
         _ fetches: ArraySlice<ByteBuffer>, decompressor: RecordBatchDecompressor, path: DecodePath
     ) throws -> (records: Int, valueBytes: Int, firstBytes: Int) {
@@ -91,7 +91,8 @@ final class OursWorkload {
         var valueBytes = 0
         var firstBytes = 0
         for fetch in fetches {
-            // The visitor checks each batch's CRC-32C itself, while decompressing; the other paths in the reader.
+            // The visitor checks each batch's CRC-32C itself, while decompressing; `records()` and the floor in the
+            // reader; the unverified visitor nowhere.
             var reader = RecordBatchReader(fetch, verifyingChecksums: path == .records || path == .decompressOnly)
             while let batch = try reader.next() {
                 switch path {
