@@ -198,20 +198,31 @@ struct ProducerSenderTests {
         let producer = try Self.smallBufferProducer(cluster)
         let value = ByteBuffer(repeating: UInt8(ascii: "x"), count: 100)
         // The topic's partitions are not known yet: nothing is accepted without a metadata lookup.
-        #expect(try producer.trySend(topic: "t", key: nil, value: value, token: 0) == false)
+        #expect(try producer.trySend(topic: "t", key: nil, value: value, token: 0) == .topicRoute)
         try await producer.send(topic: "t", key: nil, value: value, token: 0)
         var accepted = 1
-        while try producer.trySend(topic: "t", key: nil, value: value, token: UInt64(accepted)) {
+        var refusal: KafkaProducerWait?
+        while true {
+            refusal = try producer.trySend(topic: "t", key: nil, value: value, token: UInt64(accepted))
+            if refusal != nil { break }
             accepted += 1
             try #require(accepted < 1000, "trySend kept accepting past the buffer")
         }
-        // Refused only because the buffer is full; `send` would wait for space.
+        // Refused only because the buffer is full; `send` would wait for space. The size reported is the
+        // record's as the buffer counts it (more than its value's 100 bytes), and it does not fit.
         #expect(producer.bufferedBytes <= bufferBytes)
         #expect(producer.bufferedBytes > bufferBytes - 200)
+        guard case .bufferSpace(let bytes) = refusal else {
+            Issue.record("refused for \(String(describing: refusal)), not buffer space")
+            return
+        }
+        #expect(bytes > 100)
+        #expect(producer.bufferedBytes + bytes > bufferBytes)
         await cluster.resume()
+        try await producer.waitUntilAccepting(topic: "t", .bufferSpace(bytes: bytes))
         await producer.flush()
         #expect(await cluster.log("t", 0).count == accepted)
-        #expect(try producer.trySend(topic: "t", key: nil, value: value, token: UInt64(accepted)))
+        #expect(try producer.trySend(topic: "t", key: nil, value: value, token: UInt64(accepted)) == nil)
         await producer.close()
         #expect(throws: KafkaProducerError.self) { try producer.trySend(topic: "t", key: nil, value: value) }
     }

@@ -24,9 +24,8 @@ public final class KafkaShipper: Sendable {
     let ledger: ShipmentLedger
     private let routes: [Int: InputRoute]
     let host: String
-    private let logger: Logger
 
-    /// Connects (lazily) to the configured brokers and starts the sender task.
+    /// Connects (lazily) to the configured brokers.
     ///
     /// - Throws: `ShipperError` for TLS/SASL or producer settings that cannot be used.
     public init(configuration: AgentConfiguration, logger: Logger) throws(ShipperError) {
@@ -51,7 +50,6 @@ public final class KafkaShipper: Sendable {
         self.ledger = ledger
         self.routes = routes
         self.host = configuration.host
-        self.logger = logger
     }
 
     /// A sink for input `index` acknowledging through `inbox`.
@@ -63,9 +61,6 @@ public final class KafkaShipper: Sendable {
     /// Why shipping stopped for good, if it did (reading must stop).
     public var fatalError: String? { ledger.fatalError }
 
-    /// Records sent again after a failed delivery.
-    public var retriedRecords: Int { producer.retries.records }
-
     /// Counters (with the producer's retries), bytes in flight and the fatal error, for the metrics.
     public var metricsSnapshot: ShipperMetricsSnapshot {
         var snapshot = ledger.metricsSnapshot
@@ -74,9 +69,6 @@ public final class KafkaShipper: Sendable {
         snapshot.counters.deliveryErrors["retried"] = retries.batches
         return snapshot
     }
-
-    /// Whether every event handed over has been acknowledged.
-    public var isDrained: Bool { ledger.isDrained }
 
     /// Waits until every event handed over is acknowledged, shipping fails, or `timeout` passes; calls
     /// `flushSinks` every 10 ms meanwhile (sinks holding records the producer could not take yet retry them).
@@ -147,47 +139,61 @@ public final class KafkaProducerSink: RecordSink {
 
     public func accept(_ event: LineEvent) {
         let token = shipper.ledger.admit(event.ackToken)
-        if backlogHead < backlog.count || !append(event, token: token) {
-            backlog.append((token, event))
-        }
+        if backlogHead == backlog.count, case .appended = append(event, token: token) { return }
+        backlog.append((token, event))
     }
 
     public func flush() {
-        guard backlogHead < backlog.count else { return }
         while backlogHead < backlog.count {
             let (token, event) = backlog[backlogHead]
-            guard append(event, token: token) else { break }
-            backlogHead += 1
+            switch append(event, token: token) {
+            case .appended:
+                backlogHead += 1
+            case .mustWait(let wait):
+                return waitForProducer(wait)
+            case .failed:
+                return
+            }
         }
-        if backlogHead == backlog.count {
+        if backlogHead > 0 {
             backlog.removeAll(keepingCapacity: false)
             backlogHead = 0
-        } else {
-            waitForProducer(bytes: backlog[backlogHead].event.value.readableBytes)
         }
     }
 
-    /// Appends `event`'s record; false when the producer cannot take it without waiting (or shipping failed).
-    private func append(_ event: LineEvent, token: UInt64) -> Bool {
+    /// What became of an event offered to the producer.
+    private enum AppendOutcome {
+        case appended
+        /// The producer cannot take it without waiting for this.
+        case mustWait(KafkaProducerWait)
+        /// Shipping failed (or the producer is closed).
+        case failed
+    }
+
+    /// Appends `event`'s record if the producer takes it without waiting.
+    private func append(_ event: LineEvent, token: UInt64) -> AppendOutcome {
         guard let route else {
             shipper.ledger.fail("an event of unknown input \(event.inputIndex)")
-            return false
+            return .failed
         }
         do {
             let headers = encoder.headers(for: event)
             let key = encoder.keyBuffer(for: event)
-            return try shipper.producer.trySend(
-                topic: route.topic, key: key, value: event.value, headers: headers,
-                timestamp: event.readTimeMilliseconds, token: token)
+            guard
+                let wait = try shipper.producer.trySend(
+                    topic: route.topic, key: key, value: event.value, headers: headers,
+                    timestamp: event.readTimeMilliseconds, token: token)
+            else { return .appended }
+            return .mustWait(wait)
         } catch {
             if error.kind != .closed { shipper.ledger.fail("sending to topic \(route.topic): \(error.message)") }
-            return false
+            return .failed
         }
     }
 
-    /// Starts (once) a task that waits until the producer accepts records for this input's topic again, then
-    /// wakes the read loop so the next poll's `flush()` appends the backlog.
-    private func waitForProducer(bytes: Int) {
+    /// Starts (once) a task that waits for what the producer reported for this input's topic, then wakes the read
+    /// loop so the next poll's `flush()` appends the backlog.
+    private func waitForProducer(_ wait: KafkaProducerWait) {
         guard let route, shipper.ledger.fatalError == nil else { return }
         let alreadyWaiting = waiting.withLockedValue { waiting in
             defer { waiting = true }
@@ -200,7 +206,7 @@ public final class KafkaProducerSink: RecordSink {
         let inbox = self.inbox
         Task {
             do throws(KafkaProducerError) {
-                try await producer.waitUntilAccepting(topic: route.topic, bytes: bytes)
+                try await producer.waitUntilAccepting(topic: route.topic, wait)
             } catch {
                 if error.kind != .closed { ledger.fail("sending to topic \(route.topic): \(error.message)") }
             }

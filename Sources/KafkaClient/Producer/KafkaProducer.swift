@@ -113,43 +113,41 @@ public final class KafkaProducer: Sendable {
         }
     }
 
-    /// Accepts one record if that needs no waiting: returns false, accepting nothing, when the
-    /// buffer is full or the topic's partitions are not known yet (then call `send`). Lets a
-    /// tight loop skip an async call per record.
+    /// Accepts one record if that needs no waiting: returns nil once accepted, or, accepting nothing, what it
+    /// would have to wait for (the topic's partitions, or room in the buffer: then call `send`, or
+    /// `waitUntilAccepting` and try again). Lets a tight loop skip an async call per record.
     ///
     /// - Throws: as `send`, for errors known without waiting.
     public func trySend(
         topic: String, partition: Int32? = nil, key: ByteBuffer?, value: ByteBuffer?,
         headers: EncodedRecordHeaders? = nil, timestamp: Int64? = nil, token: UInt64 = 0
-    ) throws(KafkaProducerError) -> Bool {
+    ) throws(KafkaProducerError) -> KafkaProducerWait? {
         try append(
             topic: topic, partition: partition, key: key, value: value, headers: headers,
-            timestamp: timestamp ?? Self.nowMilliseconds(), token: token, waiter: nil) == nil
+            timestamp: timestamp ?? Self.nowMilliseconds(), token: token, waiter: nil)
     }
 
-    /// Waits until `trySend` of a record of about `bytes` buffer bytes to `topic` can succeed: the topic's
-    /// partitions are known and the buffer has room (or the producer is closed). For callers that keep records
-    /// `trySend` refused and retry them in order, without an async call per record.
+    /// Waits for what `trySend` to `topic` reported: the topic's partitions to be known, or room for the record
+    /// in the buffer (or the producer to close). For callers that keep records `trySend` refused and retry them in
+    /// order, without an async call per record.
     ///
     /// - Throws: as `send`, when the topic's partitions cannot be learnt.
-    public func waitUntilAccepting(topic: String, bytes: Int) async throws(KafkaProducerError) {
-        if core.lock.withLock({ core.topics[topic] == nil && !core.closed }) {
-            try await learnRoute(topic: topic)
+    public func waitUntilAccepting(topic: String, _ wait: KafkaProducerWait) async throws(KafkaProducerError) {
+        switch wait {
+        case .topicRoute:
+            if core.lock.withLock({ core.topics[topic] == nil && !core.closed }) {
+                try await learnRoute(topic: topic)
+            }
+        case .bufferSpace(let bytes):
+            await waitForBufferSpace(bytes)
         }
-        await waitForBufferSpace(bytes)
-    }
-
-    /// What an append has to wait for before it can be tried again.
-    private enum AppendWait {
-        case route
-        case space(Int)
     }
 
     /// Appends under the lock and wakes the sender when needed; returns nil once appended, or what to wait for.
     private func append(
         topic: String, partition: Int32?, key: ByteBuffer?, value: ByteBuffer?, headers: EncodedRecordHeaders?,
         timestamp: Int64, token: UInt64, waiter: CheckedContinuation<KafkaProducedRecord, any Error>?
-    ) throws(KafkaProducerError) -> AppendWait? {
+    ) throws(KafkaProducerError) -> KafkaProducerWait? {
         let outcome = core.lock.withLock { () -> ProducerCore.AppendOutcome in
             core.append(
                 topic: topic, partition: partition, key: key, value: value, headers: headers, timestamp: timestamp,
@@ -162,9 +160,9 @@ public final class KafkaProducer: Sendable {
         case .failed(let error):
             throw error
         case .needsRoute:
-            return .route
+            return .topicRoute
         case .bufferFull(let size):
-            return .space(size)
+            return .bufferSpace(bytes: size)
         }
     }
 
@@ -180,10 +178,10 @@ public final class KafkaProducer: Sendable {
             {
             case nil:
                 return true
-            case .route:
+            case .topicRoute:
                 try await learnRoute(topic: topic)
-            case .space(let size):
-                await waitForBufferSpace(size)
+            case .bufferSpace(let bytes):
+                await waitForBufferSpace(bytes)
             }
         }
     }
@@ -272,4 +270,13 @@ public final class KafkaProducer: Sendable {
         clock_gettime(CLOCK_REALTIME, &now)
         return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
     }
+}
+
+/// What `KafkaProducer.trySend` did not accept a record for: what to wait for before trying again.
+public enum KafkaProducerWait: Sendable, Hashable {
+    /// The topic's partitions are not known yet (a metadata lookup).
+    case topicRoute
+    /// No room in the buffer for the record, of `bytes` as the producer counts them (key, value, headers and
+    /// framing).
+    case bufferSpace(bytes: Int)
 }

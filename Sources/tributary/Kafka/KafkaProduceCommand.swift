@@ -142,9 +142,9 @@ struct KafkaProduceCommand: AsyncParsableCommand {
                 let value = buffer.getSlice(at: buffer.readerIndex, length: length)
                 buffer.moveReaderIndex(forwardBy: lineLength + 1)
                 // The synchronous path first: an await per line costs more than the append.
-                if try !producer.trySend(
+                if try producer.trySend(
                     topic: topic, partition: partition, key: recordKey, value: value, timestamp: timestamp,
-                    token: UInt64(lines))
+                    token: UInt64(lines)) != nil
                 {
                     try await producer.send(
                         topic: topic, partition: partition, key: recordKey, value: value, timestamp: timestamp,
