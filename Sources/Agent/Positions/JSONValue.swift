@@ -36,32 +36,6 @@ enum JSONValue: Equatable {
         return value
     }
 
-    /// Appends this value as compact JSON text.
-    func write(into output: inout [UInt8]) {
-        switch self {
-        case .object(let members):
-            output.append(UInt8(ascii: "{"))
-            for (index, member) in members.enumerated() {
-                if index > 0 { output.append(UInt8(ascii: ",")) }
-                JSONValue.string(member.key).write(into: &output)
-                output.append(UInt8(ascii: ":"))
-                member.value.write(into: &output)
-            }
-            output.append(UInt8(ascii: "}"))
-        case .array(let elements):
-            output.append(UInt8(ascii: "["))
-            for (index, element) in elements.enumerated() {
-                if index > 0 { output.append(UInt8(ascii: ",")) }
-                element.write(into: &output)
-            }
-            output.append(UInt8(ascii: "]"))
-        case .string(let text): Self.writeString(text, into: &output)
-        case .number(let text): output += Array(text.utf8)
-        case .bool(let value): output += Array((value ? "true" : "false").utf8)
-        case .null: output += Array("null".utf8)
-        }
-    }
-
     /// Appends `text` as a JSON string literal (quotes, escapes for `"`, `\\` and control characters).
     static func writeString(_ text: String, into output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
@@ -175,13 +149,16 @@ private struct JSONParser {
         }
     }
 
+    /// The bytes that may follow a number's leading digits (fraction, exponent).
+    private static let numberBytes = Set(".eE+-0123456789".utf8)
+
     private mutating func number() throws(JSONValue.SyntaxError) -> String {
         let start = index
         if bytes[index] == UInt8(ascii: "-") { index += 1 }
         let digitsStart = index
         while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
         guard index > digitsStart else { throw error("expected digits") }
-        while index < bytes.count, Array(".eE+-0123456789".utf8).contains(bytes[index]) { index += 1 }
+        while index < bytes.count, Self.numberBytes.contains(bytes[index]) { index += 1 }
         return String(decoding: bytes[start..<index], as: UTF8.self)
     }
 

@@ -69,15 +69,8 @@ extension PositionFile {
         var description: String { "\(path): \(problem)" }
     }
 
-    var json: JSONValue {
-        .object([
-            ("streams", .array(streams.map(\.json))),
-            ("version", .number(String(version))),
-        ])
-    }
-
-    /// The file's bytes, written straight into one buffer (the same text as `json.write`, without building
-    /// the tree): saved every second while lines are shipped, for up to thousands of streams.
+    /// The file's bytes, written straight into one buffer (no tree): saved every second while lines are shipped,
+    /// for up to thousands of streams. `init(json:)` reads them back.
     func jsonBytes() -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(64 + streams.count * 320)
@@ -113,27 +106,6 @@ extension PositionFile {
 }
 
 extension PositionFile.Stream {
-    var json: JSONValue {
-        var members: [(key: String, value: JSONValue)] = []
-        if let continuesInCopy { members.append(("continuesInCopy", .bool(continuesInCopy))) }
-        members += [
-            ("device", .number(String(device))),
-            ("id", .string(id)),
-            ("inode", .number(String(inode))),
-            ("lastSeen", .number(String(lastSeen))),
-            ("offset", .number(String(offset))),
-            ("path", .string(path)),
-            ("signature", .object([
-                ("checkEnd", .number(String(signature.checkEnd))),
-                ("checkHash", .number(String(signature.checkHash))),
-                ("checkLength", .number(String(signature.checkLength))),
-                ("headHash", .number(String(signature.headHash))),
-                ("headLength", .number(String(signature.headLength))),
-            ])),
-        ]
-        return .object(members)
-    }
-
     init(json: JSONValue, path: String) throws(PositionFile.FieldError) {
         let fields = JSONFields(json, path: path)
         id = try fields.string("id")
