@@ -4,7 +4,8 @@ import NIOConcurrencyHelpers
 
 /// The shipper's shared state: the acknowledgement token of every event handed to the producer and not yet
 /// acknowledged (by producer token), and the fatal error that stops reading. Events come from the inputs' read
-/// loop, delivery reports from the producer's tasks: every access holds `lock`.
+/// loop, delivery reports from the producer's tasks: every access goes through the locked boxes `state` and
+/// `inboxes`.
 final class ShipmentLedger: Sendable {
     private struct State {
         var pending = PendingEvents(firstToken: 1)

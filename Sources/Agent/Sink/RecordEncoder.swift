@@ -91,13 +91,7 @@ public struct RecordEncoder {
     /// `<host>:<stream as 16 hex digits>:` of `stream`, cached for a run of events from one stream.
     private mutating func fileOriginPrefix(_ stream: StreamID) -> [UInt8] {
         if let cached = originPrefix, cached.stream == stream { return cached.bytes }
-        var bytes = hostBytes
-        bytes.append(UInt8(ascii: ":"))
-        for index in 0..<16 {
-            let digit = UInt8((stream.rawValue >> UInt64(60 - 4 * index)) & 0xF)
-            bytes.append(digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10)
-        }
-        bytes.append(UInt8(ascii: ":"))
+        let bytes = hostBytes + Array(":\(stream):".utf8)  // `StreamID.description`: 16 hex digits
         originPrefix = (stream, bytes)
         return bytes
     }

@@ -8,8 +8,9 @@ public protocol RecordSink: AnyObject {
     /// Takes one event. Must not block; buffer it (the in-flight budget bounds how much arrives).
     func accept(_ event: LineEvent)
 
-    /// Called after a poll that sent events and before positions are saved at shutdown: no more events
-    /// for now, a good moment to send what is buffered. Default: nothing.
+    /// Called after every poll, before positions are saved at shutdown, and every 10 ms while the shipper drains:
+    /// no more events for now, a good moment to send what is buffered (records the producer could not take yet).
+    /// Must be cheap when the sink holds nothing. Default: nothing.
     func flush()
 }
 

@@ -67,7 +67,6 @@ enum LocalSystem {
         return result
     }
 
-    /// This machine's host name (`gethostname`); "localhost" when it cannot be read.
     /// Milliseconds since the Unix epoch (CLOCK_REALTIME).
     static func wallClockMilliseconds() -> Int64 {
         var now = timespec()
@@ -75,6 +74,7 @@ enum LocalSystem {
         return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
     }
 
+    /// This machine's host name (`gethostname`); "localhost" when it cannot be read.
     static func hostName() -> String {
         var buffer = [CChar](repeating: 0, count: 256)
         guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
