@@ -81,21 +81,11 @@ struct FilePositionTests {
 
     /// Mounts a tmpfs of `bytes` at `path` (root only); false when mounting is not allowed here.
     static func mountTmpfs(at path: String, bytes: Int) -> Bool {
-        let mount = Process()
-        mount.executableURL = URL(fileURLWithPath: "/bin/mount")
-        mount.arguments = ["-t", "tmpfs", "-o", "size=\(bytes)", "tmpfs", path]
-        mount.standardError = FileHandle.nullDevice
-        guard (try? mount.run()) != nil else { return false }
-        mount.waitUntilExit()
-        return mount.terminationStatus == 0
+        (try? ProcessRunner.run("mount", ["-t", "tmpfs", "-o", "size=\(bytes)", "tmpfs", path]).succeeded) ?? false
     }
 
     static func unmount(_ path: String) {
-        let umount = Process()
-        umount.executableURL = URL(fileURLWithPath: "/bin/umount")
-        umount.arguments = [path]
-        try? umount.run()
-        umount.waitUntilExit()
+        _ = try? ProcessRunner.run("umount", [path])
     }
 
     /// Whether this machine lets the tests mount a tmpfs (root in a VM or container that allows it).
@@ -123,7 +113,8 @@ struct FilePositionTests {
         let directory = try TemporaryDirectory(prefix: "agent-full-disk")
         let state = "\(directory.path)/state"
         try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
-        #expect(Self.mountTmpfs(at: state, bytes: 64 << 10))
+        // Without the mount, filling `state` would fill the real disk.
+        try #require(Self.mountTmpfs(at: state, bytes: 64 << 10))
         defer {
             Self.unmount(state)
             directory.remove()
